@@ -1,0 +1,102 @@
+"""Fixes for the tested stack (torch >= 2.6, numpy 2, mmengine 0.10.7, mmpretrain 1.2.0).
+
+Applied once on ``import mmlt``; each fix is idempotent and narrow, and has a test in
+``tests/test_compat.py``.
+
+1. **Checkpoint loading under torch >= 2.6.** ``torch.load`` defaults to ``weights_only=True`` and
+   mmengine 0.10.7 calls it without the argument, so ``Runner.resume``/``load_from`` fail with
+   "Weights only load failed ... HistoryBuffer". Instead of switching the safety check off, the exact
+   globals an mmengine checkpoint holds are allow-listed: mmengine's ``HistoryBuffer`` (message hub
+   state), numpy arrays, dtypes and scalars (numpy 1 and 2 module paths), and ``builtins.getattr``
+   restricted to what ``HistoryBuffer.__getstate__`` pickles (its statistics methods).
+2. **numpy 2.4 removed ``np.in1d``**, which mmpretrain's retrieval metrics call. Their module gets a
+   numpy view that adds ``in1d`` (as ``np.isin`` on the flattened input); numpy itself is untouched.
+"""
+import types
+
+import numpy as np
+import torch
+
+_APPLIED = False
+
+
+def _history_buffer_getattr(obj, name: str):
+    """``getattr`` as unpickled from checkpoints, limited to HistoryBuffer statistics methods.
+
+    ``HistoryBuffer.__getstate__`` stores its statistics functions, which pickle as
+    ``getattr(HistoryBuffer, 'mean')``. Nothing else in an mmengine checkpoint needs ``getattr``.
+    """
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and isinstance(name, str) and callable(
+            getattr(HistoryBuffer, name, None)) and not name.startswith('_'):
+        return getattr(obj, name)
+    raise RuntimeError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); mmlt only allows '
+        'HistoryBuffer statistics methods here')
+
+
+def _numpy_safe_globals() -> list:
+    """numpy objects in mmengine checkpoints, under both numpy 1 and numpy 2 module paths."""
+    try:
+        from numpy._core import multiarray  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1
+        from numpy.core import multiarray
+    safe = [np.ndarray, np.dtype]
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        safe.append((multiarray._reconstruct, f'{mod}._reconstruct'))
+        safe.append((multiarray.scalar, f'{mod}.scalar'))
+    # dtype classes (numpy >= 1.25 pickles ``np.dtype(x)`` through them in some paths)
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        for name in dir(dtypes):
+            obj = getattr(dtypes, name)
+            if isinstance(obj, type) and issubclass(obj, np.dtype):
+                safe.append((obj, f'numpy.dtypes.{name}'))
+    return safe
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Allow-list the globals of mmengine checkpoints for ``torch.load(weights_only=True)``."""
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return  # torch < 2.4: weights_only is off by default
+    from mmengine.logging import HistoryBuffer
+    torch.serialization.add_safe_globals(
+        [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
+         (_history_buffer_getattr, '__builtin__.getattr')] + _numpy_safe_globals())
+
+
+class _NumpyWithIn1d(types.ModuleType):
+    """numpy, plus ``in1d`` (removed in numpy 2.4), for modules that still call it."""
+
+    def __init__(self):
+        super().__init__('numpy')
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def in1d(ar1, ar2, assume_unique=False, invert=False):
+        return np.isin(
+            np.ravel(ar1), ar2, assume_unique=assume_unique, invert=invert)
+
+
+def patch_numpy2() -> None:
+    """Give mmpretrain's retrieval metrics the ``np.in1d`` they call."""
+    if hasattr(np, 'in1d'):
+        return
+    from mmpretrain.evaluation.metrics import retrieval
+    if not isinstance(retrieval.np, _NumpyWithIn1d):
+        retrieval.np = _NumpyWithIn1d()
+
+
+def apply() -> None:
+    """Apply every fix once."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    allow_mmengine_checkpoints()
+    patch_numpy2()
+    _APPLIED = True
+
+
+apply()

@@ -1,0 +1,61 @@
+"""Shared test fixtures: real images from the project's shared data, unpacked once.
+
+The archives live in ``../shared/data`` beside the checkout (override with ``MMLT_SHARED_DATA``);
+they are unpacked into the ignored ``data/`` folder of the checkout (override with ``MMLT_DATA_ROOT``).
+"""
+import fcntl
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get('MMLT_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+DATA = Path(os.environ.get('MMLT_DATA_ROOT', REPO / 'data'))
+
+ARCHIVES = {
+    'CIFAR-10-images': 'cifar10-jpeg.tar.gz',
+    'tiny-imagenet-200': 'tiny-imagenet-200.tar.gz',
+}
+
+
+def _unpacked(name: str) -> Path:
+    """Return ``DATA/name``, unpacking its archive from SHARED on first use."""
+    target = DATA / name
+    marker = DATA / f'.{name}.done'
+    if marker.exists():
+        return target
+    DATA.mkdir(parents=True, exist_ok=True)
+    with open(DATA / '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            if not target.exists():
+                archive = SHARED / ARCHIVES[name]
+                if not archive.exists():
+                    pytest.skip(f'{archive} not found (set MMLT_SHARED_DATA)')
+                with tarfile.open(archive) as tar:
+                    tar.extractall(DATA, filter='data')
+            marker.touch()
+    return target
+
+
+@pytest.fixture(scope='session')
+def cifar10_jpeg_root() -> Path:
+    """``CIFAR-10-images`` with ``train/<class>/*.jpg`` and ``test/<class>/*.jpg``."""
+    return _unpacked('CIFAR-10-images')
+
+
+@pytest.fixture(scope='session')
+def tiny_imagenet_root() -> Path:
+    """``tiny-imagenet-200`` with ``wnids.txt``, ``train/<wnid>/images`` and ``val/``."""
+    return _unpacked('tiny-imagenet-200')
+
+
+@pytest.fixture(scope='session')
+def lt_splits_root() -> Path:
+    """The public ImageNet-LT / Places-LT / iNaturalist 2018 split lists (read-only)."""
+    root = SHARED / 'lt_splits'
+    if not root.exists():
+        pytest.skip(f'{root} not found (set MMLT_SHARED_DATA)')
+    return root

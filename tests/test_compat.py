@@ -1,0 +1,105 @@
+"""The stack fixes in mmlt.utils.compat: checkpoint loading under torch >= 2.6 and numpy 2."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+import mmlt  # noqa: F401  (applies the fixes)
+
+
+class _Toy(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.fc(inputs)
+        return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+
+def _runner(work_dir, **kwargs):
+    data = [dict(inputs=torch.full((2, ), float(i))) for i in range(8)]
+    return Runner(
+        model=_Toy(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=data,
+            batch_size=4,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=kwargs.pop('max_epochs', 1)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+        randomness=dict(seed=0),
+        **kwargs)
+
+
+class NotAllowed:
+    """A class no allow-list names."""
+
+
+def test_torch_load_defaults_to_weights_only(tmp_path):
+    """The failure mode the fix is for exists: torch >= 2.6 refuses unknown globals by default."""
+    path = tmp_path / 'not_allowed.pth'
+    torch.save({'x': NotAllowed()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+        torch.load(path)
+
+
+def test_runner_checkpoint_loads_with_weights_only(tmp_path):
+    runner = _runner(tmp_path / 'a')
+    runner.train()
+    ckpt_path = tmp_path / 'a' / 'epoch_1.pth'
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    loss = ckpt['message_hub']['log_scalars']['train/loss']
+    assert isinstance(loss, HistoryBuffer)
+    assert np.isfinite(loss.mean())
+    assert 'fc.weight' in ckpt['state_dict']
+
+
+def test_runner_resume_under_torch_2_6(tmp_path):
+    """``--resume`` through mmengine's own loader: fails without the allow-list."""
+    first = _runner(tmp_path / 'a')
+    first.train()
+    resumed = _runner(tmp_path / 'b', max_epochs=2, resume=True,
+                      load_from=str(tmp_path / 'a' / 'epoch_1.pth'))
+    resumed.train()
+    assert resumed.epoch == 2
+    hub = MessageHub.get_current_instance()
+    assert hub.get_scalar('train/loss').data[0].size > 0
+
+
+class Evil:
+    """Pickles as ``getattr(HistoryBuffer, '__subclasses__')``: an allowed object, a bad name."""
+
+    def __reduce__(self):
+        return getattr, (HistoryBuffer, '__subclasses__')
+
+
+def test_restricted_getattr_rejects_other_objects(tmp_path):
+    """Allow-listing getattr must not let a checkpoint reach arbitrary attributes."""
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': Evil()}, path)
+    with pytest.raises(Exception, match='only allows HistoryBuffer'):
+        torch.load(path, weights_only=True)
+
+
+def test_numpy2_in1d_for_mmpretrain_retrieval():
+    from mmpretrain.evaluation.metrics import retrieval
+    got = retrieval.np.in1d(np.array([[1, 2], [3, 4]]), [2, 3])
+    np.testing.assert_array_equal(got, [False, True, True, False])
+    # the metric that calls it runs end to end
+    metric = retrieval.RetrievalRecall(topk=(1, 2))
+    pred = torch.tensor([[0.9, 0.1, 0.5], [0.1, 0.8, 0.3]])
+    target = [torch.tensor([0]), torch.tensor([2])]
+    recall = retrieval.RetrievalRecall.calculate(
+        pred, target, topk=(1, 2), target_indices=True)
+    assert [float(r) for r in recall] == [50.0, 100.0]
+    assert metric.topk == (1, 2)
