@@ -4,8 +4,8 @@ The archives live in ``../shared/data`` beside the checkout (override with ``MML
 they are unpacked into the ignored ``data/`` folder of the checkout (override with ``MMLT_DATA_ROOT``).
 """
 import fcntl
+import importlib.util
 import os
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -14,30 +14,26 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('MMLT_SHARED_DATA', REPO.parent / 'shared' / 'data'))
 DATA = Path(os.environ.get('MMLT_DATA_ROOT', REPO / 'data'))
 
-ARCHIVES = {
-    'CIFAR-10-images': 'cifar10-jpeg.tar.gz',
-    'tiny-imagenet-200': 'tiny-imagenet-200.tar.gz',
-}
+
+def _load_prepare():
+    spec = importlib.util.spec_from_file_location('prepare_data', REPO / 'tools' / 'prepare_data.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _unpacked(name: str) -> Path:
-    """Return ``DATA/name``, unpacking its archive from SHARED on first use."""
-    target = DATA / name
-    marker = DATA / f'.{name}.done'
-    if marker.exists():
-        return target
-    DATA.mkdir(parents=True, exist_ok=True)
-    with open(DATA / '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists():
-            if not target.exists():
-                archive = SHARED / ARCHIVES[name]
-                if not archive.exists():
-                    pytest.skip(f'{archive} not found (set MMLT_SHARED_DATA)')
-                with tarfile.open(archive) as tar:
-                    tar.extractall(DATA, filter='data')
-            marker.touch()
-    return target
+    """Return ``DATA/name``, unpacking its archive from SHARED on first use (tools/prepare_data.py)."""
+    prepare = _load_prepare()
+    archive = next(a for a, folder in prepare.ARCHIVES.items() if folder == name)
+    if not (DATA / f'.{name}.done').exists():
+        if not (SHARED / archive).exists():
+            pytest.skip(f'{SHARED / archive} not found (set MMLT_SHARED_DATA)')
+        DATA.mkdir(parents=True, exist_ok=True)
+        with open(DATA / '.lock', 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            prepare.prepare(SHARED, DATA)
+    return DATA / name
 
 
 @pytest.fixture(scope='session')
