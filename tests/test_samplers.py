@@ -1,0 +1,349 @@
+"""Tests of the class-aware samplers (Kang et al. Eq. 1-2) and the mid-epoch resume hook."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import chisquare
+from torch.utils.data import Dataset
+
+import mmlt  # noqa: F401  (registers everything, applies compat fixes)
+from mmlt.datasets.samplers import (ClassBalancedSampler, ClassPowerSampler,
+                                    InstanceBalancedSampler,
+                                    ProgressiveBalancedSampler,
+                                    SquareRootSampler)
+from mmlt.datasets.samplers import class_power_sampler as sampler_module
+
+# a long-tailed label list: 6 classes with 200, 80, 40, 15, 5, 0 (empty) images, then 2 more
+COUNTS = [200, 80, 40, 15, 5, 0, 3, 1]
+
+
+class FakeLTDataset:
+    """Labels only: what a sampler reads."""
+
+    def __init__(self, counts=COUNTS, seed=0):
+        labels = np.repeat(np.arange(len(counts)), counts)
+        np.random.default_rng(seed).shuffle(labels)  # classes interleaved
+        self.labels = labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def get_gt_labels(self):
+        return self.labels.copy()
+
+
+class CatIdsOnlyDataset(FakeLTDataset):
+    """A dataset with only ``get_cat_ids`` (the documented fallback)."""
+
+    def __getattribute__(self, name):
+        if name == 'get_gt_labels':
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+    def get_cat_ids(self, idx):
+        return [int(self.labels[idx])]
+
+
+def expected_probs(counts, q):
+    """Naive Eq. 1: p_j = n_j^q / sum n_i^q over non-empty classes."""
+    w = [n**q if n > 0 else 0.0 for n in counts]
+    return np.array(w) / sum(w)
+
+
+def class_histogram(dataset, indices, num_classes):
+    return np.bincount(dataset.labels[np.asarray(indices)], minlength=num_classes)
+
+
+def chi2_p(observed, probs):
+    """Chi-square goodness of fit over the classes with p_j > 0 (empty ones must be 0)."""
+    keep = probs > 0
+    assert observed[~keep].sum() == 0, 'an empty class was sampled'
+    expected = probs[keep] * observed.sum()
+    return chisquare(observed[keep], expected).pvalue
+
+
+@pytest.mark.parametrize('q', [1.0, 0.5, 0.0])
+def test_class_frequencies_match_power_law(q):
+    ds = FakeLTDataset()
+    sampler = ClassPowerSampler(ds, q=q, num_samples=20000, seed=3)
+    hist = class_histogram(ds, list(sampler), len(COUNTS))
+    probs = expected_probs(COUNTS, q)
+    assert chi2_p(hist, probs) > 1e-3
+    # and the alternative (another q) is rejected: the test has power
+    other = expected_probs(COUNTS, 1.0 if q != 1.0 else 0.0)
+    assert chi2_p(hist, other) < 1e-6
+
+
+def test_within_class_uniform():
+    ds = FakeLTDataset()
+    sampler = ClassBalancedSampler(ds, num_samples=30000, seed=1)
+    idx = np.asarray(list(sampler))
+    members = np.flatnonzero(ds.labels == 2)  # 40 images
+    per_image = np.bincount(idx, minlength=len(ds))[members]
+    assert chisquare(per_image).pvalue > 1e-3
+
+
+def test_convenience_subclasses_and_registry():
+    from mmengine.registry import DATA_SAMPLERS
+    ds = FakeLTDataset()
+    for name, q in [('InstanceBalancedSampler', 1.0), ('SquareRootSampler', 0.5),
+                    ('ClassBalancedSampler', 0.0)]:
+        s = DATA_SAMPLERS.build(dict(type=name, dataset=ds, seed=0))
+        assert s.q == q
+        np.testing.assert_allclose(s.class_probabilities().numpy(),
+                                   expected_probs(COUNTS, q), rtol=1e-12)
+    s = DATA_SAMPLERS.build(
+        dict(type='ProgressiveBalancedSampler', dataset=ds, total_epochs=4, seed=0))
+    assert isinstance(s, ProgressiveBalancedSampler)
+    assert issubclass(SquareRootSampler, ClassPowerSampler)
+
+
+def test_instance_balanced_is_exact_permutation():
+    ds = FakeLTDataset()
+    sampler = InstanceBalancedSampler(ds, seed=5)
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        idx = list(sampler)
+        assert sorted(idx) == list(range(len(ds)))
+        assert idx != list(range(len(ds)))  # shuffled
+    ordered = ClassPowerSampler(ds, q=1, shuffle=False, seed=0)
+    assert list(ordered) == list(range(len(ds)))
+    with pytest.raises(ValueError, match='shuffle=False'):
+        ClassPowerSampler(ds, q=0.5, shuffle=False, seed=0)
+    with pytest.raises(ValueError, match='shuffle=False'):
+        ProgressiveBalancedSampler(ds, total_epochs=2, shuffle=False, seed=0)
+
+
+def test_labels_from_get_cat_ids():
+    ds = CatIdsOnlyDataset()
+    sampler = ClassPowerSampler(ds, q=0.0, seed=0)
+    assert sampler.class_counts.tolist() == COUNTS
+
+
+def test_progressive_schedule():
+    ds = FakeLTDataset()
+    T = 4
+    sampler = ProgressiveBalancedSampler(ds, total_epochs=T, num_samples=20000, seed=11)
+    p_ib, p_cb = expected_probs(COUNTS, 1.0), expected_probs(COUNTS, 0.0)
+    for t, want in [(0, p_ib), (2, 0.5 * p_ib + 0.5 * p_cb), (T, p_cb), (T + 3, p_cb)]:
+        sampler.set_epoch(t)
+        np.testing.assert_allclose(sampler.class_probabilities().numpy(), want, rtol=1e-12)
+        hist = class_histogram(ds, list(sampler), len(COUNTS))
+        assert chi2_p(hist, want) > 1e-3
+    # midway differs measurably from both ends
+    sampler.set_epoch(2)
+    hist = class_histogram(ds, list(sampler), len(COUNTS))
+    assert chi2_p(hist, p_ib) < 1e-6 and chi2_p(hist, p_cb) < 1e-6
+
+
+@pytest.mark.parametrize('cls,kwargs', [
+    (ClassPowerSampler, dict(q=1.0)),
+    (ClassPowerSampler, dict(q=0.5)),
+    (ProgressiveBalancedSampler, dict(total_epochs=3)),
+])
+@pytest.mark.parametrize('round_up', [True, False])
+def test_ranks_get_disjoint_shares_of_the_global_draw(monkeypatch, cls, kwargs, round_up):
+    ds = FakeLTDataset()  # 344 images; 3 ranks do not divide it
+    single = cls(ds, seed=7, round_up=round_up, **kwargs)
+    single.set_epoch(1)
+    full = list(single)
+    world = 3
+    shares = []
+    for rank in range(world):
+        monkeypatch.setattr(sampler_module, 'get_dist_info', lambda r=rank: (r, world))
+        s = cls(ds, seed=7, round_up=round_up, **kwargs)
+        s.set_epoch(1)
+        share = list(s)
+        assert len(share) == len(s)
+        shares.append(share)
+    # the one-process draw, padded as DefaultSampler pads (repeat from the start)
+    total = sum(len(share) for share in shares)
+    padded = (full * 2)[:total]
+    if round_up:
+        assert len({len(share) for share in shares}) == 1 and total >= len(full)
+    else:
+        assert total == len(full)
+    for r in range(world):  # rank r holds global positions r, r + W, ...: disjoint shares
+        assert shares[r] == padded[r::world]
+    assert sorted(x for share in shares for x in share) == sorted(padded)
+
+
+def test_same_seed_and_epoch_same_order():
+    ds = FakeLTDataset()
+    for q in (1.0, 0.0):
+        a, b = ClassPowerSampler(ds, q=q, seed=2), ClassPowerSampler(ds, q=q, seed=2)
+        a.set_epoch(3)
+        b.set_epoch(3)
+        assert list(a) == list(b)
+        b.set_epoch(4)
+        assert list(a) != list(b)
+        c = ClassPowerSampler(ds, q=q, seed=9)
+        c.set_epoch(3)
+        assert list(a) != list(c)
+
+
+@pytest.mark.parametrize('world', [1, 2])
+@pytest.mark.parametrize('q', [1.0, 0.0])
+def test_resume_yields_tail_of_uninterrupted_epoch(monkeypatch, world, q):
+    ds = FakeLTDataset()
+    for rank in range(world):
+        monkeypatch.setattr(sampler_module, 'get_dist_info', lambda r=rank: (r, world))
+        ref = ClassPowerSampler(ds, q=q, seed=4)
+        ref.set_epoch(2)
+        uninterrupted = list(ref)
+        consumed_iters, batch = 5, 8
+        state = ref.state_dict(consumed_samples=consumed_iters * batch * world)
+        assert state['epoch'] == 2 and state['seed'] == 4
+
+        fresh = ClassPowerSampler(ds, q=q, seed=123)  # another seed: restored from state
+        fresh.load_state_dict(copy.deepcopy(state))
+        fresh.set_epoch(2)  # what DistSamplerSeedHook does before the epoch
+        assert list(fresh) == uninterrupted[consumed_iters * batch:]
+        # the skip applies once; the next pass over the epoch is complete again
+        assert list(fresh) == uninterrupted
+        fresh.set_epoch(3)
+        ref.set_epoch(3)
+        assert list(fresh) == list(ref)
+
+
+def test_skip_dropped_when_epoch_changes_and_bad_state():
+    ds = FakeLTDataset()
+    s = ClassPowerSampler(ds, q=0.5, seed=0)
+    s.skip_once(10)
+    s.set_epoch(1)
+    assert len(list(s)) == len(ds)
+    with pytest.raises(ValueError, match='outside'):
+        s.skip_once(len(ds) + 1)
+    with pytest.raises(ValueError, match='epoch_size'):
+        s.load_state_dict(dict(epoch=0, seed=0, consumed_samples=0, epoch_size=5))
+
+
+# --------------------------------------------------------------------------- #
+# SamplerStateHook inside a real mmengine Runner
+# --------------------------------------------------------------------------- #
+class IndexDataset(Dataset):
+    """Item i is a tensor holding i; labels long-tailed."""
+
+    def __init__(self, n=30):
+        self.labels = np.repeat(np.arange(3), [18, 9, 3])[:n]
+        self.metainfo = dict(classes=('a', 'b', 'c'))
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return dict(inputs=torch.tensor([float(i)]), index=i)
+
+    def get_gt_labels(self):
+        return self.labels
+
+
+def _recording_model(record):
+    from mmengine.model import BaseModel
+
+    class ToyModel(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, inputs, index=None, data_samples=None, mode='tensor'):
+            record.extend(int(i) for i in index)
+            loss = ((inputs * self.w - 1)**2).mean()
+            return dict(loss=loss)
+
+    return ToyModel()
+
+
+def _run(work_dir, record, max_epochs=None, resume=False, load_from=None, ckpt_interval=4,
+         by_epoch_ckpt=False, q=0.5, max_iters=None, seed=None):
+    from mmengine.hooks import CheckpointHook
+    from mmengine.runner import Runner
+
+    from mmlt.engine.hooks import SamplerStateHook
+    runner = Runner(
+        model=_recording_model(record),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=IndexDataset(),
+            sampler=dict(type='ClassPowerSampler', q=q),
+            batch_size=4,
+            num_workers=0,
+            collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs) if max_iters is None else dict(
+            by_epoch=False, max_iters=max_iters),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        default_hooks=dict(
+            checkpoint=CheckpointHook(by_epoch=by_epoch_ckpt, interval=ckpt_interval),
+            logger=dict(type='LoggerHook', interval=100)),
+        custom_hooks=[SamplerStateHook()],
+        randomness=dict(seed=seed),  # None: a random sampler seed, restored from the checkpoint
+        resume=resume,
+        load_from=load_from,
+        default_scope='mmengine',
+        experiment_name=f'{work_dir.parent.name}_{work_dir.name}')
+    runner.train()
+    return runner
+
+
+def _sampler_state(path):
+    return torch.load(path, weights_only=True)['sampler_state']
+
+
+@pytest.mark.parametrize('q', [0.5, 1.0])
+def test_hook_mid_epoch_resume_in_runner(tmp_path, q):
+    # 30 samples, batch 4 -> 8 iterations per epoch (the last holds 2 samples);
+    # iteration checkpoints every 4 iterations: iter_4, iter_8 (last iteration of epoch 0),
+    # iter_12 (middle of epoch 1), iter_16
+    part = []
+    runner = _run(tmp_path / 'cut', part, max_epochs=2, q=q)
+    assert len(part) == 60
+    seed = runner.train_dataloader.sampler.seed
+    # iter 12 = epoch 1 (0-based) with 4 of its 8 iterations done -> 4 * 4 samples consumed
+    assert _sampler_state(tmp_path / 'cut' / 'iter_12.pth') == dict(
+        epoch=1, seed=seed, consumed_samples=16, epoch_size=30)
+    # iter 8 was saved in after_train_iter of epoch 0's last iteration: all of it consumed
+    assert _sampler_state(tmp_path / 'cut' / 'iter_8.pth') == dict(
+        epoch=0, seed=seed, consumed_samples=30, epoch_size=30)
+
+    # the resumed run sees exactly what the interrupted run saw after iteration 12
+    resumed = []
+    _run(tmp_path / 'resumed', resumed, max_epochs=2, resume=True,
+         load_from=str(tmp_path / 'cut' / 'iter_12.pth'), q=q)
+    assert resumed == part[30 + 16:]
+
+    resumed_8 = []
+    _run(tmp_path / 'resumed8', resumed_8, max_epochs=2, resume=True,
+         load_from=str(tmp_path / 'cut' / 'iter_8.pth'), q=q)
+    assert resumed_8 == part[30:]
+
+    # load_from without resume does not restore the sampler: a complete first epoch
+    finetune = []
+    _run(tmp_path / 'ft', finetune, max_epochs=1, load_from=str(tmp_path / 'cut' / 'iter_12.pth'),
+         q=q)
+    assert len(finetune) == 30 and finetune != part[46:]
+
+
+def test_hook_epoch_end_checkpoint(tmp_path):
+    """An epoch-end save (meta epoch = epoch + 1) resumes the next epoch from its start."""
+    part = []
+    runner = _run(tmp_path / 'cut', part, max_epochs=2, ckpt_interval=1, by_epoch_ckpt=True)
+    seed = runner.train_dataloader.sampler.seed
+    assert _sampler_state(tmp_path / 'cut' / 'epoch_1.pth') == dict(
+        epoch=1, seed=seed, consumed_samples=0, epoch_size=30)
+    resumed = []
+    _run(tmp_path / 'resumed', resumed, max_epochs=2, resume=True,
+         load_from=str(tmp_path / 'cut' / 'epoch_1.pth'), by_epoch_ckpt=True)
+    assert resumed == part[30:]
+
+
+def test_hook_leaves_iter_based_loop_alone(tmp_path):
+    """IterBasedTrainLoop replays ``iter`` batches itself on resume: the hook must not skip too."""
+    part = []
+    _run(tmp_path / 'cut', part, max_iters=7, ckpt_interval=3, seed=5)
+    assert 'sampler_state' not in torch.load(tmp_path / 'cut' / 'iter_3.pth', weights_only=True)
+    resumed = []
+    _run(tmp_path / 'resumed', resumed, max_iters=7, ckpt_interval=3, seed=5, resume=True,
+         load_from=str(tmp_path / 'cut' / 'iter_3.pth'))
+    assert resumed == part[3 * 4:]
