@@ -1,0 +1,1 @@
+from .resnet_cifar_lt import CifarResNet  # noqa: F401

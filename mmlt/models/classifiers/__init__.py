@@ -1,0 +1,1 @@
+from .decoupled import DecoupledClassifier  # noqa: F401
