@@ -1,0 +1,3 @@
+from .roi_neck import PatchRoINeck
+
+__all__ = ['PatchRoINeck']
