@@ -55,3 +55,11 @@ def lt_splits_root() -> Path:
     if not root.exists():
         pytest.skip(f'{root} not found (set MMLT_SHARED_DATA)')
     return root
+
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """Every test starts in the ``mmpretrain`` registry scope (a Runner of an earlier test may have
+    switched the current scope, and registry look-ups such as ``MODELS.build`` follow it)."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')

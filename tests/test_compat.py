@@ -103,3 +103,25 @@ def test_numpy2_in1d_for_mmpretrain_retrieval():
         pred, target, topk=(1, 2), target_indices=True)
     assert [float(r) for r in recall] == [50.0, 100.0]
     assert metric.topk == (1, 2)
+
+
+def test_mmcv_adjust_hue_negative_shift_under_numpy2():
+    """MoCo v2's ColorJitter(hue=0.1) draws negative shifts; mmcv 2.1 crashed on them."""
+    import mmcv
+    from mmcv.image import photometric
+    img = np.random.RandomState(0).randint(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert mmcv.adjust_hue is photometric.adjust_hue
+    for backend in ('cv2', 'pillow'):
+        for factor in (-0.1, -0.5, 0.1):
+            out = mmcv.adjust_hue(img, factor, backend=backend)
+            assert out.shape == img.shape and out.dtype == np.uint8
+        # a shift of -f and of 1 - f is the same rotation of the hue circle (mod 256 steps)
+        minus = mmcv.adjust_hue(img, -0.1, backend=backend)
+        plus = mmcv.adjust_hue(img, 0.1, backend=backend)
+        assert not np.array_equal(minus, plus)
+    # the wrapped value equals numpy 1's C cast: int(-25.5) = -25 -> 231
+    import cv2
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)
+    hsv[..., 0] = (hsv[..., 0].astype(np.int64) + 231) % 256
+    expected = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
+    np.testing.assert_array_equal(mmcv.adjust_hue(img, -0.1, backend='cv2'), expected)

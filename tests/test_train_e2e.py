@@ -11,7 +11,6 @@ from mmengine.runner import Runner
 from _utils import REPO, small_cfg
 
 CE_CONFIG = 'decoupled/ce_resnet32_1xb128-200e_cifar10-lt-r100.py'
-PLAIN_PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 
 
 def _train(cfg):
@@ -45,10 +44,11 @@ def _free_port():
 
 
 def test_interrupted_then_resumed_run_ends_with_same_weights(tmp_path, cifar10_jpeg_root):
-    """Resume from a mid-epoch checkpoint: sampler position, optimizer and weights continue exactly."""
+    """Resume from a mid-epoch checkpoint: sampler position, augmentation RNG, optimizer and
+    weights continue exactly (the config's random crop + flip pipeline, in the main process)."""
     def cfg(work_dir):
         return small_cfg(CE_CONFIG, work_dir, cifar10_jpeg_root, num_images=128, batch_size=16,
-                         max_epochs=2, train_pipeline=PLAIN_PIPELINE, checkpoint_interval=3)
+                         max_epochs=2, checkpoint_interval=3)
 
     full = _train(cfg(tmp_path / 'full'))
     iters = len(full.train_dataloader)

@@ -1,5 +1,7 @@
 # Runtime shared by every mmlt config: MMPretrain's defaults plus mmlt's registration and the
-# sampler-state hook, so that checkpoints carry the sampler position and resume exactly.
+# hooks that put the sampler position and the RNG states into checkpoints, so that a resumed run
+# (mid-epoch included) continues exactly. Configs that set their own custom_hooks keep them with
+# SamplerStateHook and RandomStateHook again (custom_hooks lists are replaced, not merged).
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmlt'], allow_failed_imports=False)
@@ -8,5 +10,5 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3, save_last=True),
 )
-custom_hooks = [dict(type='SamplerStateHook')]
+custom_hooks = [dict(type='SamplerStateHook'), dict(type='RandomStateHook')]
 randomness = dict(seed=0, deterministic=False)

@@ -11,7 +11,12 @@ Applied once on ``import mmlt``; each fix is idempotent and narrow, and has a te
    restricted to what ``HistoryBuffer.__getstate__`` pickles (its statistics methods).
 2. **numpy 2.4 removed ``np.in1d``**, which mmpretrain's retrieval metrics call. Their module gets a
    numpy view that adds ``in1d`` (as ``np.isin`` on the flattened input); numpy itself is untouched.
+3. **numpy 2 made ``np.uint8(-25.5)`` an OverflowError**, which mmcv 2.1's ``adjust_hue`` (the MoCo v2
+   ``ColorJitter(hue=...)``) hits for every negative hue shift. Its shift is recompiled as
+   ``np.uint8(int(hue_factor * 255) % 256)``: the value numpy 1 produced (C cast, then wrap-around).
 """
+import inspect
+import textwrap
 import types
 
 import numpy as np
@@ -89,6 +94,29 @@ def patch_numpy2() -> None:
         retrieval.np = _NumpyWithIn1d()
 
 
+_HUE_SHIFT = 'np.uint8(hue_factor * 255)'
+
+
+def patch_mmcv_adjust_hue() -> None:
+    """Make mmcv's ``adjust_hue`` wrap negative hue shifts as under numpy 1."""
+    import mmcv
+    from mmcv.image import photometric
+    func = photometric.adjust_hue
+    if getattr(func, '_mmlt_patched', False):
+        return
+    source = textwrap.dedent(inspect.getsource(func))
+    if _HUE_SHIFT not in source:
+        return  # fixed upstream
+    namespace = {}
+    exec(compile(source.replace(_HUE_SHIFT, 'np.uint8(int(hue_factor * 255) % 256)'),
+                 inspect.getsourcefile(func), 'exec'), photometric.__dict__, namespace)
+    fixed = namespace['adjust_hue']
+    fixed._mmlt_patched = True
+    fixed.__wrapped__ = func
+    for module in (photometric, mmcv.image, mmcv):
+        module.adjust_hue = fixed
+
+
 def apply() -> None:
     """Apply every fix once."""
     global _APPLIED
@@ -96,6 +124,7 @@ def apply() -> None:
         return
     allow_mmengine_checkpoints()
     patch_numpy2()
+    patch_mmcv_adjust_hue()
     _APPLIED = True
 
 

@@ -1,2 +1,3 @@
 from .class_mean_hook import ClassMeanHook  # noqa: F401
 from .sampler_state_hook import SamplerStateHook  # noqa: F401
+from .random_state_hook import RandomStateHook  # noqa: F401
