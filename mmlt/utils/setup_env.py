@@ -32,9 +32,9 @@ def adapt_cfg_to_device(cfg: Config) -> Config:
         # DDP rejects device_ids for CPU modules; mmengine passes LOCAL_RANK unless set.
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-        for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            if cfg.get(field):
-                cfg[field]['pin_memory'] = False
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(field):
+            cfg[field]['pin_memory'] = False  # nothing to pin for
     return cfg
 
 
