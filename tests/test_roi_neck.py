@@ -95,3 +95,18 @@ def test_list_boxes_auto_backend_and_errors():
         neck(feat, boxes[:1])
     with pytest.raises(ValueError, match='backend'):
         PatchRoINeck(backend='cuda')
+
+
+def test_roi_neck_under_bf16_autocast_matches_fp32():
+    """Mixed precision: RoIAlign runs in float32 (mmcv has no bf16 kernel) and boxes keep their
+    float32 coordinates, so a bf16 feature map gives the fp32 result up to bf16 rounding."""
+    from mmlt.models.necks import PatchRoINeck
+    torch.manual_seed(0)
+    feat = torch.randn(2, 8, 7, 7)
+    boxes = torch.tensor([[[3.3, 5.1, 150.7, 201.9], [10., 20., 60., 90.]]] * 2)
+    neck = PatchRoINeck(spatial_scale=1 / 32)
+    ref = neck(feat, boxes)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = neck(feat.bfloat16(), boxes)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref, atol=3e-2, rtol=2e-2)

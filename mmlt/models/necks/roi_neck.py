@@ -118,12 +118,17 @@ class PatchRoINeck(BaseModule):
         Returns:
             Tensor: (B, L, C) patch features.
         """
-        boxes = self.stack_boxes(boxes).to(feat.device, feat.dtype)
+        boxes = self.stack_boxes(boxes).to(feat.device, torch.float32)
         if boxes.size(0) != feat.size(0):
             raise ValueError(f'PatchRoINeck: {boxes.size(0)} box sets for a '
                              f'batch of {feat.size(0)} feature maps')
-        pooled = self.roi_align(feat, self.boxes_to_rois(boxes))
-        return pooled.mean(dim=(2, 3)).view(*boxes.shape[:2], -1)
+        # RoIAlign runs in float32 (a small op): mmcv's kernels have no
+        # bfloat16 version, and box coordinates in half precision would be
+        # rounded by up to a pixel or more on 224 px images.
+        with torch.autocast(feat.device.type, enabled=False):
+            pooled = self.roi_align(feat.float(), self.boxes_to_rois(boxes))
+        pooled = pooled.mean(dim=(2, 3)).to(feat.dtype)
+        return pooled.view(*boxes.shape[:2], -1)
 
     def extra_repr(self) -> str:
         return (f'backend={self.backend}, output_size={self.output_size}, '
