@@ -6,6 +6,10 @@ _base_ = [
     '../_base_/datasets/tiny_imagenet_lt_r100.py',
     '../_base_/default_runtime.py',
 ]
+# no training in this stage
+train_dataloader = None
+val_cfg = dict()
+test_cfg = dict()
 model = dict(
     head=dict(
         _delete_=True,

@@ -8,6 +8,10 @@ _base_ = [
     '../_base_/datasets/tiny_imagenet_lt_r100.py',
     '../_base_/default_runtime.py',
 ]
+# no training in this stage
+train_dataloader = None
+val_cfg = dict()
+test_cfg = dict()
 model = dict(head=dict(type='TauNormHead', tau=1.0))
 val_dataloader = dict(dataset=dict(split='val', val_per_class=10))
 test_dataloader = dict(dataset=dict(split='test', val_per_class=10))
