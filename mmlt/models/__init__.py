@@ -1,0 +1,2 @@
+from . import (backbones, classifiers, heads, losses, necks,  # noqa: F401
+               selfsup)
