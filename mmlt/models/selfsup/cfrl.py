@@ -1,9 +1,8 @@
 """CFRL: coarse-to-fine decoupled representation learning with rotated patches
 as negatives (Song et al., MMAsia 2024), on the DSCL / MoCo v2 framework."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
