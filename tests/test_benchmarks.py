@@ -1,0 +1,95 @@
+"""Smoke tests of the benchmark scripts (tools/benchmark): each runs at a tiny size and prints a
+markdown table with the expected columns and one row per measured item. No timing is asserted."""
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / 'tools' / 'benchmark'
+CIFAR_CFG = 'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(f'bench_{name}', BENCH / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table(text):
+    """(header cells, data rows) of the markdown table in ``text``; checks its shape."""
+    lines = [ln for ln in text.splitlines() if ln.startswith('|')]
+    assert len(lines) >= 3, text
+    header = [c.strip() for c in lines[0].strip('|').split('|')]
+    assert re.fullmatch(r'\|(---\|)+', lines[1]) and lines[1].count('---') == len(header)
+    rows = [[c.strip() for c in ln.strip('|').split('|')] for ln in lines[2:]]
+    assert all(len(r) == len(header) for r in rows), text
+    return header, rows
+
+
+def _number(cell):
+    return float(cell.rstrip('%'))
+
+
+def _config(name):
+    path = REPO / name
+    return str(path) if path.is_file() else 'builtin:dscl_r32_cifar10'
+
+
+def test_dscl_step_table(tmp_path, capsys):
+    dscl_step = _script('dscl_step')
+    out = tmp_path / 'step.md'
+    text = dscl_step.main([_config(CIFAR_CFG), '--batch-size', '4', '--iters', '2',
+                           '--warmup', '0', '--threads', '1', '--out', str(out)])
+    assert capsys.readouterr().out.strip() == text.strip() == out.read_text().strip()
+    assert 'batch 4' in text and 'L = 5 patches of 16 px' in text
+    header, rows = _table(text)
+    assert header == ['part', 'ms/step (mean)', 'ms/step (std)', 'share of step', 'images/s']
+    names = [r[0] for r in rows]
+    assert names == list(dscl_step.PARTS) + [
+        'sum of the parts', 'whole step (model.loss + backward + step)']
+    for row in rows:
+        assert _number(row[1]) >= 0 and _number(row[2]) >= 0
+    # shares are part / whole step; images/s = batch / whole-step time (tables round ms >= 100
+    # to integers, hence the tolerances)
+    whole_ms = _number(rows[-1][1])
+    for row in rows[:-2]:
+        share = 100 * _number(row[1]) / whole_ms
+        assert _number(row[3]) == pytest.approx(share, rel=1e-2, abs=0.11)
+    assert _number(rows[-1][4]) == pytest.approx(4e3 / whole_ms, rel=6e-3)
+    assert rows[-1][3] == '100.0%' and rows[0][4] == '-'
+
+
+def test_gpu_throughput_dry_run_counts_flops(capsys):
+    gpu = _script('gpu_throughput')
+    text = gpu.main(['--dry-run', '--modes', 'fp32'])
+    assert 'DRY RUN' in text and 'ResNet-50' in text
+    flops = float(re.search(r'step FLOPs .*?: ([\d.]+) GFLOP', text).group(1))
+    assert flops > 1  # ResNet-50 forward + backward on 14 images of 32 px is several GFLOP
+    header, rows = _table(text)
+    assert header[:2] == ['mode', 'data ms'] and header[-1] == 'fraction of bf16 matmul rate'
+    assert [r[0] for r in rows] == ['fp32']
+    assert _number(rows[0][2]) > 0
+
+
+def test_gpu_throughput_needs_cuda_without_dry_run():
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is present')
+    gpu = _script('gpu_throughput')
+    with pytest.raises(SystemExit, match='needs a CUDA GPU'):
+        gpu.main([])
+
+
+def test_data_pipeline_table(cifar10_jpeg_root, tmp_path):
+    data = _script('data_pipeline')
+    text = data.main([_config(CIFAR_CFG), '--num-images', '12', '--batch-size', '4',
+                      '--workers', '0', '1', '--data-root', str(cifar10_jpeg_root),
+                      '--out', str(tmp_path / 'data.md')])
+    assert '12 real images' in text and 'PBSDMultiView' in text
+    header, rows = _table(text)
+    assert header[0] == 'num_workers' and 'images/s (whole pass)' in header
+    assert [r[0] for r in rows] == ['0', '1']
+    assert all(r[1] == '12' and r[2] == '3' for r in rows)
