@@ -176,24 +176,6 @@ class CFRL(DSCL):
         """Whether the inputs must carry patch crops and boxes."""
         return self.with_rotation or self.with_pbsd
 
-    def _boxes(self, data_samples: List[DataSample]) -> Tensor:
-        """(B, L, 4) boxes from the data samples' ``patch_boxes``."""
-        try:
-            boxes = [ds.patch_boxes for ds in data_samples]
-        except AttributeError as e:
-            raise ValueError('CFRL patch level: every data sample needs '
-                             'patch_boxes (use PBSDMultiView and '
-                             "PackInputs(algorithm_keys=['patch_boxes']))"
-                             ) from e
-        return torch.stack([torch.as_tensor(b) for b in boxes])
-
-    def _roi_feats(self, fmap: Tensor, boxes: Tensor) -> Tensor:
-        """f_ij: RoI features + shared projection, L2-normalised (B, L, C)."""
-        batch, num = boxes.shape[:2]
-        roi = self.roi_neck(fmap, boxes.to(fmap.device))
-        return self._project((roi.reshape(batch * num, -1, 1, 1), )).view(
-            batch, num, -1)
-
     def _crop_feats(self, crops: Tensor, batch: int,
                     num: int) -> Tuple[Tensor, Tensor]:
         """e_ij (B, L, C) and e_ij^r (B * L, R, C) from one query-encoder

@@ -152,26 +152,36 @@ class DSCL(BaseSelfSupervisor):
                              'gt_label') from e
         return torch.cat(labels).to(device=device, dtype=torch.long)
 
-    def _patch_feats(self, fmap: Tensor, crops: Tensor,
-                     data_samples: List[DataSample]) -> Tuple[Tensor, Tensor]:
-        """PBSD features (Eq. 11-12): f_ij from RoIAlign on the query's
-        feature map + the shared neck, e_ij from the crops through the query
-        encoder (one batch). Both (B, L, C), L2-normalised."""
+    def _boxes(self, data_samples: List[DataSample]) -> Tensor:
+        """(B, L, 4) patch boxes (query-view pixel xyxy) of the data samples."""
         try:
             boxes = [ds.patch_boxes for ds in data_samples]
         except AttributeError as e:
-            raise ValueError('DSCL with PBSD: every data sample needs '
-                             'patch_boxes (use PBSDMultiView and '
+            raise ValueError(f'{type(self).__name__} with patches: every data '
+                             'sample needs patch_boxes (use PBSDMultiView and '
                              "PackInputs(algorithm_keys=['patch_boxes']))"
                              ) from e
-        boxes = torch.stack([torch.as_tensor(b) for b in boxes])
+        return torch.stack([torch.as_tensor(b) for b in boxes])
+
+    def _roi_feats(self, fmap: Tensor, boxes: Tensor) -> Tensor:
+        """f_ij (Eq. 11): RoIAlign on the query's feature map + the shared
+        neck, L2-normalised, (B, L, C)."""
+        batch, num = boxes.shape[:2]
+        roi = self.roi_neck(fmap, boxes.to(fmap.device))  # (B, L, C_backbone)
+        roi = roi.reshape(batch * num, -1, 1, 1)
+        return self._project((roi, )).view(batch, num, -1)
+
+    def _patch_feats(self, fmap: Tensor, crops: Tensor,
+                     data_samples: List[DataSample]) -> Tuple[Tensor, Tensor]:
+        """PBSD features (Eq. 11-12): f_ij from :meth:`_roi_feats`, e_ij from
+        the crops through the query encoder (one batch). Both (B, L, C),
+        L2-normalised."""
+        boxes = self._boxes(data_samples)
         batch, num = boxes.shape[:2]
         if crops.size(0) != batch * num:
             raise ValueError(f'DSCL with PBSD: {crops.size(0)} crops for '
                              f'{batch} images x {num} boxes')
-        roi = self.roi_neck(fmap, boxes.to(fmap.device))  # (B, L, C_backbone)
-        roi = roi.reshape(batch * num, -1, 1, 1)
-        f = self._project((roi, )).view(batch, num, -1)
+        f = self._roi_feats(fmap, boxes)
         e = self._project(self.backbone(crops)).view(batch, num, -1)
         return f, e
 

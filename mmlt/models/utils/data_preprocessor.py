@@ -56,4 +56,3 @@ class PatchViewsDataPreprocessor(SelfSupDataPreprocessor):
         if self._enable_normalize:
             view = (view - self.mean) / self.std
         return view
-
