@@ -356,8 +356,11 @@ def test_tau_norm_sweep_tool_picks_tau_on_val(cifar10_jpeg_root, tmp_path, monke
         for split, accs in (('val', result['val_top1']), ('test', None)):
             loader = Runner.build_dataloader(cfg[f'{split}_dataloader'])
             tau = result['tau'] if accs is None else 2.0
+            # built as the Runner builds it: with the config's data_preprocessor
+            assert cfg.get('data_preprocessor') is not None
             model = MODELS.build(dict(cfg.model, type='DecoupledClassifier', head=dict(
-                cfg.model.head, type='TauNormHead', tau=tau)))
+                cfg.model.head, type='TauNormHead', tau=tau),
+                data_preprocessor=cfg.data_preprocessor))
             model.load_state_dict(stage1.state_dict())
             model.eval()
             correct = [int(s.pred_label) == int(s.gt_label)
@@ -406,3 +409,22 @@ def test_crt_trains_only_the_head_in_runner(cifar10_jpeg_root, tmp_path):
     for k, v in model.backbone.state_dict().items():
         assert torch.equal(v, stage1.backbone.state_dict()[k]), k
     assert not torch.equal(model.head.fc.weight, stage1.head.fc.weight)
+
+
+def test_tau_norm_sweep_model_uses_the_config_preprocessor(cifar10_jpeg_root, tmp_path):
+    """The sweep builds the model as the Runner does: with the config's top-level
+    data_preprocessor (normalisation and BGR->RGB). Without it a trained stage-1 model sees raw
+    pixels and every tau scores at chance level."""
+    import importlib.util
+    cfg = small_stage1_cfg(cifar10_jpeg_root, tmp_path)
+    stage1 = MODELS.build(cfg.model)
+    torch.save({'state_dict': stage1.state_dict()}, tmp_path / 'stage1.pth')
+    spec = importlib.util.spec_from_file_location('tau_norm_sweep',
+                                                  REPO / 'tools' / 'tau_norm_sweep.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    model = tool.build_model(cfg, str(tmp_path / 'stage1.pth'), 'cpu')
+    pre = cfg.data_preprocessor
+    assert torch.allclose(model.data_preprocessor.mean.flatten(), torch.tensor(pre.mean))
+    assert torch.allclose(model.data_preprocessor.std.flatten(), torch.tensor(pre.std))
+    assert model.data_preprocessor.to_rgb == pre.to_rgb

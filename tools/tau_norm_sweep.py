@@ -43,8 +43,12 @@ def parse_args():
 
 
 def build_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
-    """Build ``cfg.model`` and load the whole stage-1 checkpoint into it."""
-    model = MODELS.build(cfg.model)
+    """Build ``cfg.model`` as the Runner does (with the config's top-level
+    ``data_preprocessor``: normalisation, BGR->RGB) and load the whole stage-1 checkpoint."""
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=False, logger='current')
     fc = getattr(getattr(model, 'head', None), 'fc', None)
     if not isinstance(fc, torch.nn.Linear):
