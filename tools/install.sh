@@ -22,7 +22,7 @@ TORCH_PIN=$(pin torch)
 echo "[install] build tools and $TORCH_PIN"
 # mmcv's setup.py imports pkg_resources (removed from setuptools 82).
 "${PIP[@]}" "setuptools<82" wheel ninja "$TORCH_PIN" "$(pin torchvision)" "$(pin numpy)" "$(pin mmengine)" \
-    "$(pin opencv-python-headless)"
+    "$(pin opencv-python)"
 
 have_mmcv() {
     "$PY" - "$MMCV_VERSION" <<'PYEOF' >/dev/null 2>&1
