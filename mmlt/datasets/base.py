@@ -307,6 +307,19 @@ class LDAMSubsetMixin(LTDatasetMixin):
         self.seed = int(seed)
         self.val_per_class = int(val_per_class)
 
+    @property
+    def root(self) -> str:
+        """The directory holding the release (``data_root`` + ``data_prefix``)."""
+        return self.data_prefix['root']
+
+    def extra_repr(self) -> List[str]:
+        """The extra repr information of the dataset."""
+        return [
+            f'Prefix of data: \t{self.root}', f'Split: \t{self.split}',
+            f'Imbalance: \t{self.imb_type}, ratio {self.imb_ratio:g}, '
+            f'seed {self.seed}'
+        ]
+
     def _load_source(self, name: str) -> Tuple[object, np.ndarray]:
         """Return the official ``name`` (``'train'``/``'test'``) set."""
         raise NotImplementedError

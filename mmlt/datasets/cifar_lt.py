@@ -97,11 +97,6 @@ class CIFAR10LT(LDAMSubsetMixin, BaseDataset):
             **kwargs)
 
     # ----------------------------------------------------------- sources
-    @property
-    def root(self) -> str:
-        """The directory holding the release."""
-        return self.data_prefix['root']
-
     def _pickle_files(self) -> List[str]:
         return [
             osp.join(self.root, self.base_folder, name)
@@ -186,14 +181,6 @@ class CIFAR10LT(LDAMSubsetMixin, BaseDataset):
             paths.extend(osp.join(cls_dir, f) for f in files)
             targets.extend([label] * len(files))
         return paths, np.asarray(targets, dtype=np.int64)
-
-    def extra_repr(self) -> List[str]:
-        """The extra repr information of the dataset."""
-        return [
-            f'Prefix of data: \t{self.root}', f'Split: \t{self.split}',
-            f'Imbalance: \t{self.imb_type}, ratio {self.imb_ratio:g}, '
-            f'seed {self.seed}'
-        ]
 
 
 @DATASETS.register_module()

@@ -107,11 +107,6 @@ class TinyImageNetLT(LDAMSubsetMixin, BaseDataset):
             data_prefix=dict(root=data_prefix),
             **kwargs)
 
-    @property
-    def root(self) -> str:
-        """The ``tiny-imagenet-200`` directory."""
-        return self.data_prefix['root']
-
     def _load_source(self, name: str) -> Tuple[List[str], np.ndarray]:
         """Return ``(paths, targets)`` of the official train / val set."""
         if name == 'train':
@@ -156,11 +151,3 @@ class TinyImageNetLT(LDAMSubsetMixin, BaseDataset):
                 paths.append(osp.join(img_dir, parts[0].strip()))
                 targets.append(to_label[wnid])
         return paths, np.asarray(targets, dtype=np.int64)
-
-    def extra_repr(self) -> List[str]:
-        """The extra repr information of the dataset."""
-        return [
-            f'Prefix of data: \t{self.root}', f'Split: \t{self.split}',
-            f'Imbalance: \t{self.imb_type}, ratio {self.imb_ratio:g}, '
-            f'seed {self.seed}'
-        ]
