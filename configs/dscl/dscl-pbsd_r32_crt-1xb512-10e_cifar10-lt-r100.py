@@ -1,10 +1,13 @@
 # Stage 2 after DSCL + PBSD on CIFAR-10-LT: cRT (Kang et al.) on the frozen stage-1 ResNet-32
 # (BatchNorm in eval mode; features = backbone + global average pooling, the `feat` of DSCL's
 # predict mode): a re-initialised linear classifier (N(0, 0.01)) trained with class-balanced
-# sampling, 10 epochs, lr 0.2 cosine, batch 512, wd 5e-4.
+# sampling, 10 epochs, cosine, batch 512, wd 5e-4, lr 0.02 (as CFRL's cRT: 0.2 diverged on
+# contrastive features in short runs; untuned). The SCL / DSCL / SCL + PBSD ablations use this
+# config too, with model.backbone.init_cfg.checkpoint set to their stage-1 checkpoint.
 #
 #   python tools/train.py configs/dscl/dscl-pbsd_r32_crt-1xb512-10e_cifar10-lt-r100.py
 _base_ = '../decoupled/crt_resnet32_1xb512-10e_cifar10-lt-r100.py'
 stage1_checkpoint = 'work_dirs/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100/epoch_200.pth'
 
 model = dict(backbone=dict(init_cfg=dict(checkpoint=stage1_checkpoint)))
+optim_wrapper = dict(optimizer=dict(lr=0.02))

@@ -1,0 +1,138 @@
+"""tools/benchmark/lt_results.py: the commands it runs, and the results document it writes from
+real run folders (checkpoint names, mmengine logs, metrics.json files)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location('lt_results',
+                                              ROOT / 'tools/benchmark/lt_results.py')
+lt_results = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(lt_results)
+
+
+def options_dict(options):
+    return {k: v for k, v in (o.split('=', 1) for o in options)}
+
+
+def test_schedule_options_shrink_the_config_schedule():
+    cfg = Config.fromfile(ROOT / 'configs/dscl/dscl_r32_1xb256-coslr-200e_cifar10-lt-r100.py')
+    opts = {k: eval(v) for k, v in options_dict(lt_results.schedule_options(6, 10 / 200)).items()}
+    cfg.merge_from_dict(opts)
+    warmup, cosine = cfg.param_scheduler
+    assert cfg.train_cfg.max_epochs == 6
+    assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 1)
+    assert (cosine.type, cosine.begin, cosine.end, cosine.T_max) == ('CosineAnnealingLR', 1, 6, 5)
+    # the recipe's share of warm-up is kept where there is room for it
+    assert options_dict(lt_results.schedule_options(100, 10 / 200))['param_scheduler.0.end'] == '5'
+    with pytest.raises(ValueError, match='1 epochs leave no room'):
+        lt_results.schedule_options(1, 10 / 200)
+
+
+def test_run_dry_run_logs_the_chain_and_skips_finished_runs(tmp_path):
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    argv = ['run', '--dataset', 'cifar10', '--epochs-con', '6', '--epochs-cls', '2',
+            '--epochs-cfrl', '4', '2', '--work-dir', str(wd), '--dry-run']
+    lt_results.main(argv + ['--methods', 'dscl-pbsd', 'cfrl'])
+    lines = (wd / 'commands.sh').read_text().splitlines()
+    stage1 = [ln for ln in lines if 'dscl-pbsd_r32_1xb256' in ln]
+    assert len(stage1) == 1 and 'train_cfg.max_epochs=6' in stage1[0]
+    crt = [ln for ln in lines if 'tools/train.py configs/dscl/dscl-pbsd_r32_crt' in ln]
+    assert len(crt) == 1
+    assert f'model.backbone.init_cfg.checkpoint={wd}/dscl-pbsd-stage1/epoch_6.pth' in crt[0]
+    patch = [ln for ln in lines if 'cfrl-patch_r32' in ln]
+    assert len(patch) == 1 and f'model.init_cfg.checkpoint={wd}/cfrl-image/epoch_4.pth' in patch[0]
+    for config in (ROOT / 'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
+                   ROOT / 'configs/cfrl/cfrl_r32_crt-1xb512-10e_cifar10-lt-r100.py'):
+        assert str(config.relative_to(ROOT)) in '\n'.join(lines)
+
+    # a finished run (its metrics.json exists) is not run again; a stage-1 checkpoint is reused
+    (wd / 'dscl-pbsd').mkdir()
+    (wd / 'dscl-pbsd' / 'metrics.json').write_text('{}')
+    (wd / 'cfrl-image').mkdir()
+    (wd / 'cfrl-image' / 'epoch_4.pth').write_bytes(b'')
+    (wd / 'commands.sh').unlink()
+    lt_results.main(argv + ['--methods', 'dscl-pbsd', 'cfrl'])
+    again = (wd / 'commands.sh').read_text()
+    assert 'dscl-pbsd' not in again.replace('dscl-pbsd_r32_crt', '')
+    assert 'cfrl-image_r32' not in again and 'cfrl-patch_r32' in again
+
+
+LOG = """2026/11/23 10:00:00 - mmengine - INFO -
+System environment:
+    CUDA available: {cuda}
+{gpu}
+2026/11/23 10:00:00 - mmengine - INFO - Epoch(train)  [1][10/96]  lr: 1.0e-01
+2026/11/23 10:{minutes:02d}:00 - mmengine - INFO - Saving checkpoint at {epochs} epochs
+"""
+
+
+def fake_run(folder: Path, epochs: int, minutes: int, metrics=None, gpu=None):
+    """A run folder as mmengine leaves it: checkpoints, a timestamped log, metrics.json."""
+    (folder / '20261123_225850').mkdir(parents=True)
+    (folder / '20261123_225850' / '20261123_225850.log').write_text(LOG.format(
+        cuda=gpu is not None, gpu=f'    GPU 0: {gpu}' if gpu else '', minutes=minutes,
+        epochs=epochs))
+    for e in range(1, epochs + 1):
+        (folder / f'epoch_{e}.pth').write_bytes(b'')
+    if metrics is not None:
+        (folder / 'metrics.json').write_text(json.dumps(
+            {f'accuracy/{k}': v for k, v in metrics.items()}))
+        (folder / '20261123_225850' / 'per_class_accuracy.csv').write_text(
+            'class_index,class_name,train_count,group,num_samples,num_correct,accuracy\n' +
+            ''.join(f'{c},c{c},{5000 // (c + 1)},many,100,{50 + c},{50 + c}\n'
+                    for c in range(10)))
+
+
+def make_results(wd: Path, scl: float, dscl: float, dscl_pbsd: float):
+    fake_run(wd / 'ce', 12, 10, dict(top1=37.4, many=46.7, medium=0.0, few=float('nan')))
+    fake_run(wd / 'crt', 2, 2, dict(top1=54.6, many=54.1, medium=56.6, top5=94.4))
+    for method, top1 in (('scl', scl), ('dscl', dscl), ('dscl-pbsd', dscl_pbsd)):
+        fake_run(wd / f'{method}-stage1', 6, 5, gpu='NVIDIA H100 80GB HBM3')
+        fake_run(wd / method, 2, 2, dict(top1=top1, many=top1 + 5, medium=top1 - 20))
+    (wd / 'tau-norm').mkdir()
+    (wd / 'tau-norm' / 'tau_norm_sweep.json').write_text(json.dumps(
+        dict(tau=1.9, num_val=1000, test={'accuracy/top1': 39.3, 'accuracy/many': 49.1})))
+
+
+def table_rows(text):
+    return {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[2:-1]]
+            for line in text.splitlines() if line.startswith('| ') and '---' not in line}
+
+
+def test_table_is_made_from_the_run_folders(tmp_path):
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    make_results(wd, scl=40.0, dscl=42.5, dscl_pbsd=45.25)
+    (wd / 'commands.sh').write_text('python3 tools/train.py X\n')
+    out = tmp_path / 'docs' / 'results.md'
+    text = lt_results.write_table([wd], out, header='Shortened schedules.')
+    rows = table_rows(text)
+    # method -> top-1, Many, Medium, Few, top-5, epochs, device, minutes, published, note
+    assert rows['CE'][:6] == ['37.40', '46.70', '0.00', '-', '-', '12 / 0']
+    assert rows['CE'][6] == 'CPU' and rows['CE'][8] == '70.4'
+    assert rows['CE + cRT'][:6] == ['54.60', '54.10', '56.60', '-', '94.40', '12 / 2']
+    assert rows['CE + tau-norm'][0] == '39.30'
+    assert 'tau = 1.9, chosen on 1000 val images' in rows['CE + tau-norm'][-1]
+    assert rows['DSCL + PBSD + cRT'][:3] == ['45.25', '50.25', '25.25']
+    assert rows['DSCL + PBSD + cRT'][5:7] == ['6 / 2', 'NVIDIA H100 80GB HBM3']
+    assert 'CE + LWS' not in rows  # not run: no row
+    assert '**holds**: SCL 40.00 < DSCL 42.50 < DSCL + PBSD 45.25' in text
+    assert 'python3 tools/train.py X' in text
+    # the plot of the best model (cRT on CE here) is written beside the document
+    assert '(CE + cRT, top-1 54.60)' in text
+    assert (out.parent / 'results_cifar10-lt-r100_per_class.png').stat().st_size > 1000
+
+
+def test_ordering_that_does_not_hold_is_reported(tmp_path):
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    make_results(wd, scl=44.0, dscl=42.5, dscl_pbsd=45.0)
+    text = lt_results.write_table([wd], tmp_path / 'r.md', header='')
+    assert '**does not hold**: SCL 44.00 vs DSCL 42.50 vs DSCL + PBSD 45.00' in text
+
+
+def test_unknown_work_dir_name_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match='cannot tell the dataset'):
+        lt_results.write_table([tmp_path / 'somewhere'], tmp_path / 'r.md', header='')

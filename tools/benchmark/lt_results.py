@@ -1,0 +1,397 @@
+# Copyright (c) mmlt contributors. All rights reserved.
+"""Run every long-tailed method of mmlt on one benchmark and collect the measured results.
+
+``run`` trains and tests, one folder per run under WORK_DIR (a finished run, one whose
+``metrics.json`` exists, is skipped, so an interrupted call can simply be repeated):
+
+* the decoupled pipeline (``tools/run_decoupled.sh``): CE stage 1, then cRT, LWS, tau-norm, NCM;
+* the DSCL paper's Table 1 ablation: SCL, DSCL, SCL + PBSD, DSCL + PBSD (stage 1 in
+  ``<method>-stage1/``), each followed by cRT on its frozen backbone (``<method>/``);
+* CFRL: image-level stage (``cfrl-image/``), patch-level stage (``cfrl-patch/``), cRT (``cfrl/``).
+
+Every command it runs is appended to ``WORK_DIR/commands.sh``.
+
+``table`` writes the results document (``docs/results.md``) from one or more WORK_DIRs: top-1 and
+Many / Medium / Few on the test split, the epochs each stage actually ran (from its checkpoints),
+the device (from the training log), the wall time, the published numbers beside ours, the check
+of the paper's ordering SCL < DSCL < DSCL + PBSD, and a per-class accuracy plot of the best
+model. Nothing in it is typed by hand.
+
+Examples::
+
+    # the full recipes (GPU)
+    python tools/benchmark/lt_results.py run --dataset cifar10
+    # shortened schedules, as run on the 2-core CPU machine for docs/results.md
+    python tools/benchmark/lt_results.py run --dataset cifar10 --epochs-ce 12 --epochs-cls 2 \\
+        --epochs-con 6 --epochs-cfrl 4 2
+    python tools/benchmark/lt_results.py table work_dirs/results_cifar10-lt-r100 --out docs/results.md
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DATASETS = {
+    'cifar10': dict(
+        name='CIFAR-10-LT (IR 100)', tag='r32', backbone='ResNet-32', dn='cifar10-lt-r100',
+        dataset='cifar10'),
+    'tiny': dict(
+        name='Tiny-ImageNet-LT (IR 100)', tag='r18', backbone='ResNet-18', dn='tiny-imagenet-lt-r100',
+        dataset='tiny'),
+}
+CONTRASTIVE = ('scl', 'dscl', 'scl-pbsd', 'dscl-pbsd')
+METHODS = ('decoupled', ) + CONTRASTIVE + ('cfrl', )
+
+# (row label, stage-1 folders, stage-2 folder or None, folder holding the test metrics)
+ROWS = [
+    ('CE', ['ce'], None, 'ce'),
+    ('CE + cRT', ['ce'], 'crt', 'crt'),
+    ('CE + tau-norm', ['ce'], None, 'tau-norm'),
+    ('CE + LWS', ['ce'], 'lws', 'lws'),
+    ('CE + NCM', ['ce'], None, 'ncm'),
+    ('SCL + cRT', ['scl-stage1'], 'scl', 'scl'),
+    ('DSCL + cRT', ['dscl-stage1'], 'dscl', 'dscl'),
+    ('SCL + PBSD + cRT', ['scl-pbsd-stage1'], 'scl-pbsd', 'scl-pbsd'),
+    ('DSCL + PBSD + cRT', ['dscl-pbsd-stage1'], 'dscl-pbsd', 'dscl-pbsd'),
+    ('CFRL + cRT', ['cfrl-image', 'cfrl-patch'], 'cfrl', 'cfrl'),
+]
+# the paper's ordering (Xuan & Zhang, AAAI 2024, Table 1), checked on our numbers
+ORDERING = ('scl', 'dscl', 'dscl-pbsd')
+
+# Published top-1 for orientation; (value, source). Our CIFAR-10-LT / Tiny-ImageNet-LT settings
+# have no published counterpart for most rows, so the ImageNet-LT numbers are given for the DSCL
+# ablation (the ordering is what transfers, not the values).
+PUBLISHED = {
+    'cifar10': {
+        'CE': (70.4, 'Cao et al. 2019 (LDAM-DRW), Table 2, ERM, ResNet-32, 200 epochs'),
+    },
+    'imagenet-lt': {
+        'SCL + cRT': (51.2, 'Xuan & Zhang 2024, Table 1, ImageNet-LT ResNet-50'),
+        'DSCL + cRT': (52.6, 'Xuan & Zhang 2024, Table 1, ImageNet-LT ResNet-50'),
+        'SCL + PBSD + cRT': (56.3, 'Xuan & Zhang 2024, Table 1, ImageNet-LT ResNet-50'),
+        'DSCL + PBSD + cRT': (57.7, 'Xuan & Zhang 2024, Table 1, ImageNet-LT ResNet-50'),
+    },
+}
+
+
+# --------------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------------
+def schedule_options(epochs: int, warmup_ratio: float):
+    """cfg-options that shrink a warm-up + cosine schedule (LinearLR then CosineAnnealingLR) to
+    ``epochs``, keeping the warm-up's share (at least one epoch)."""
+    warmup = max(1, round(epochs * warmup_ratio))
+    if warmup >= epochs:
+        raise ValueError(f'{epochs} epochs leave no room after {warmup} warm-up epoch(s)')
+    return [
+        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}',
+        f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={epochs}',
+        f'param_scheduler.1.T_max={epochs - warmup}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
+
+
+def classifier_options(epochs: int, stage1_ckpt: Path):
+    return [
+        f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.T_max={epochs}',
+        f'param_scheduler.0.end={epochs}', f'model.backbone.init_cfg.checkpoint={stage1_ckpt}'
+    ]
+
+
+class Runner:
+    """Runs the commands of one benchmark, logging each to ``WORK_DIR/commands.sh``."""
+
+    def __init__(self, args):
+        self.args = args
+        self.spec = DATASETS[args.dataset]
+        self.work_dir = args.work_dir or ROOT / 'work_dirs' / f'results_{self.spec["dn"]}'
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.python = args.python
+
+    def call(self, cmd, env=None):
+        env_prefix = ' '.join(f'{k}={v}' for k, v in (env or {}).items())
+        line = (env_prefix + ' ' if env_prefix else '') + ' '.join(shlex.quote(str(c)) for c in cmd)
+        with open(self.work_dir / 'commands.sh', 'a') as f:
+            f.write(line + '\n')
+        print(f'+ {line}', flush=True)
+        if self.args.dry_run:
+            return
+        subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True,
+                       env={**os.environ, **(env or {})})
+
+    def train(self, config, work_dir, options):
+        if self.args.gpus > 1:
+            cmd = ['bash', 'tools/dist_train.sh', config, self.args.gpus]
+        else:
+            cmd = [self.python, 'tools/train.py', config]
+        self.call(cmd + ['--work-dir', work_dir, '--cfg-options'] + options)
+
+    def test(self, config, ckpt, work_dir, options=()):
+        cmd = [self.python, 'tools/test.py', config, ckpt, '--work-dir', work_dir,
+               '--out', work_dir / 'metrics.json', '--out-item', 'metrics']
+        self.call(cmd + (['--cfg-options', *options] if options else []))
+
+    def done(self, folder):
+        return (self.work_dir / folder / 'metrics.json').exists()
+
+    def decoupled(self):
+        if self.done('ncm'):
+            return
+        env = dict(DATASET=self.spec['dataset'], EPOCHS1=self.args.epochs_ce,
+                   EPOCHS2=self.args.epochs_cls, GPUS=self.args.gpus, WORK_DIR=self.work_dir,
+                   PYTHON=self.python)
+        self.call(['bash', 'tools/run_decoupled.sh'], env=env)
+
+    def contrastive(self, method):
+        tag, dn, e1 = self.spec['tag'], self.spec['dn'], self.args.epochs_con
+        s1_dir = self.work_dir / f'{method}-stage1'
+        s1_ckpt = s1_dir / f'epoch_{e1}.pth'
+        if not self.done(method):
+            if not s1_ckpt.exists():
+                self.train(f'configs/dscl/{method}_{tag}_1xb256-coslr-200e_{dn}.py', s1_dir,
+                           schedule_options(e1, 10 / 200))
+            self.classifier(f'configs/dscl/dscl-pbsd_{tag}_crt-1xb512-10e_{dn}.py', s1_ckpt,
+                            self.work_dir / method)
+
+    def cfrl(self):
+        tag, dn = self.spec['tag'], self.spec['dn']
+        e_image, e_patch = self.args.epochs_cfrl
+        image_dir, patch_dir = self.work_dir / 'cfrl-image', self.work_dir / 'cfrl-patch'
+        image_ckpt = image_dir / f'epoch_{e_image}.pth'
+        patch_ckpt = patch_dir / f'epoch_{e_patch}.pth'
+        if self.done('cfrl'):
+            return
+        if not image_ckpt.exists():
+            self.train(f'configs/cfrl/cfrl-image_{tag}_1xb256-coslr-200e_{dn}.py', image_dir,
+                       schedule_options(e_image, 10 / 200))
+        if not patch_ckpt.exists():
+            self.train(f'configs/cfrl/cfrl-patch_{tag}_1xb256-coslr-100e_{dn}.py', patch_dir,
+                       schedule_options(e_patch, 5 / 100) +
+                       [f'model.init_cfg.checkpoint={image_ckpt}'])
+        self.classifier(f'configs/cfrl/cfrl_{tag}_crt-1xb512-10e_{dn}.py', patch_ckpt,
+                        self.work_dir / 'cfrl')
+
+    def classifier(self, config, stage1_ckpt, work_dir):
+        e2 = self.args.epochs_cls
+        self.train(config, work_dir, classifier_options(e2, stage1_ckpt))
+        self.test(config, work_dir / f'epoch_{e2}.pth', work_dir)
+
+    def run(self):
+        self.call([self.python, 'tools/prepare_data.py'])
+        for method in self.args.methods:
+            if method == 'decoupled':
+                self.decoupled()
+            elif method == 'cfrl':
+                self.cfrl()
+            else:
+                self.contrastive(method)
+
+
+# --------------------------------------------------------------------------------------------
+# table
+# --------------------------------------------------------------------------------------------
+TIME_RE = re.compile(r'^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) - mmengine')
+
+
+def epochs_run(folder: Path):
+    """The last epoch a training folder saved a checkpoint for (None if it holds none)."""
+    found = [int(m.group(1)) for p in folder.glob('epoch_*.pth')
+             if (m := re.fullmatch(r'epoch_(\d+)\.pth', p.name))]
+    return max(found) if found else None
+
+
+def train_logs(folder: Path):
+    """The training logs of a folder (those whose config has a train loop), oldest first."""
+    return [log for log in sorted(folder.glob('*/*.log')) if 'Epoch(train)' in log.read_text()]
+
+
+def log_device(folder: Path):
+    """The device a folder's first log ran on, from mmengine's environment header."""
+    for log in sorted(folder.glob('*/*.log')):
+        text = log.read_text()
+        gpu = re.search(r'^\s+GPU [\d,]+: (.+)$', text, re.M)
+        if gpu:
+            return gpu.group(1).strip()
+        if 'CUDA available: False' in text:
+            return 'CPU'
+    return '?'
+
+
+def wall_minutes(folder: Path):
+    """Minutes between the first and last timestamps of a folder's logs (training and test)."""
+    total = 0.
+    for log in sorted(folder.glob('*/*.log')):
+        stamps = [m.group(1) for line in log.read_text().splitlines()
+                  if (m := TIME_RE.match(line))]
+        if len(stamps) >= 2:
+            t0, t1 = (time.mktime(time.strptime(s, '%Y/%m/%d %H:%M:%S')) for s in
+                      (stamps[0], stamps[-1]))
+            total += t1 - t0
+    return total / 60
+
+
+def read_metrics(folder: Path):
+    """``(short-keyed metrics, note)`` of a folder, or None when it has no test result."""
+    sweep, metrics = folder / 'tau_norm_sweep.json', folder / 'metrics.json'
+    if sweep.exists():
+        data = json.loads(sweep.read_text())
+        return ({k.split('/')[-1]: v for k, v in data['test'].items()},
+                f'tau = {data["tau"]:.1f}, chosen on {data["num_val"]} val images')
+    if metrics.exists():
+        return {k.split('/')[-1]: v for k, v in json.loads(metrics.read_text()).items()}, ''
+    return None
+
+
+def per_class_csv(folder: Path):
+    found = sorted(folder.glob('*/per_class_accuracy.csv')) + sorted(
+        folder.glob('per_class_accuracy.csv'))
+    return found[-1] if found else None
+
+
+def fmt(value):
+    if isinstance(value, (int, float)) and not math.isnan(value):
+        return f'{value:.2f}'
+    return '-'
+
+
+def collect(work_dir: Path):
+    """One dict per row that has a test result."""
+    rows = []
+    for label, stage1, stage2, result in ROWS:
+        found = read_metrics(work_dir / result)
+        if found is None:
+            continue
+        metrics, note = found
+        s1 = [epochs_run(work_dir / f) for f in stage1]
+        s2 = epochs_run(work_dir / stage2) if stage2 else 0
+        folders = dict.fromkeys(stage1 + [result])  # every stage that made this model
+        rows.append(dict(
+            label=label, key=result, metrics=metrics, note=note,
+            epochs=' + '.join(str(e) for e in s1) + f' / {s2}',
+            device=log_device(work_dir / stage1[0]),
+            minutes=sum(wall_minutes(work_dir / f) for f in folders),
+            csv=per_class_csv(work_dir / result)))
+    return rows
+
+
+def ordering_check(rows):
+    by_key = {r['key']: r['metrics']['top1'] for r in rows}
+    if not all(k in by_key for k in ORDERING):
+        return 'not checked: ' + ', '.join(k for k in ORDERING if k not in by_key) + ' not run'
+    values = [by_key[k] for k in ORDERING]
+    holds = all(a < b for a, b in zip(values, values[1:]))
+    chain = ' < '.join(f'{k.upper()} {v:.2f}' for k, v in zip(ORDERING, values))
+    chain = chain.replace('DSCL-PBSD', 'DSCL + PBSD')
+    return ('**holds**: ' if holds else '**does not hold**: ') + chain.replace(
+        ' < ', ' < ' if holds else ' vs ')
+
+
+def dataset_key(work_dir: Path):
+    for key, spec in DATASETS.items():
+        if spec['dn'] in work_dir.name:
+            return key
+    raise ValueError(f'{work_dir}: cannot tell the dataset from the folder name '
+                     f'(expected one of {[s["dn"] for s in DATASETS.values()]})')
+
+
+def section(work_dir: Path, doc_dir: Path):
+    key = dataset_key(work_dir)
+    spec = DATASETS[key]
+    rows = collect(work_dir)
+    lines = [f'## {spec["name"]}, {spec["backbone"]}', '']
+    if not rows:
+        return '\n'.join(lines + [f'No results in `{work_dir}`.', '']), None
+    published = {**PUBLISHED.get(key, {})}
+    lines += [
+        '| method | top-1 | Many | Medium | Few | top-5 | epochs (stage 1 / 2) | device '
+        '| wall min (all stages) | published top-1 | note |', '|---' * 11 + '|'
+    ]
+    for r in rows:
+        m = r['metrics']
+        pub = published.get(r['label'])
+        lines.append(
+            f'| {r["label"]} | {fmt(m.get("top1"))} | {fmt(m.get("many"))} | '
+            f'{fmt(m.get("medium"))} | {fmt(m.get("few"))} | {fmt(m.get("top5"))} | '
+            f'{r["epochs"]} | {r["device"]} | {r["minutes"]:.0f} | '
+            f'{f"{pub[0]:.1f}" if pub else "-"} | {r["note"]} |')
+    lines += ['', f'Ordering of the DSCL paper (SCL < DSCL < DSCL + PBSD, top-1): '
+              f'{ordering_check(rows)}.', '']
+    best = max(rows, key=lambda r: r['metrics'].get('top1', -1))
+    plot = None
+    if best['csv'] is not None:
+        plot = doc_dir / f'results_{spec["dn"]}_per_class.png'
+        subprocess.run([sys.executable, str(ROOT / 'tools/analysis/plot_lt_accuracy.py'),
+                        str(best['csv']), '--labels', best['label'], '--out', str(plot),
+                        '--title', f'{spec["name"]}: {best["label"]} (best top-1 here)'],
+                       check=True, stdout=subprocess.DEVNULL)
+        lines += [f'Per-class test accuracy of the best model here ({best["label"]}, '
+                  f'top-1 {best["metrics"]["top1"]:.2f}):', '',
+                  f'![per-class accuracy]({plot.name})', '']
+    commands = work_dir / 'commands.sh'
+    if commands.exists():
+        lines += ['Commands that produced these rows (`commands.sh` of the run):', '', '```bash',
+                  commands.read_text().strip(), '```', '']
+    return '\n'.join(lines), plot
+
+
+def published_section():
+    lines = ['## Published numbers', '',
+             'For orientation; the settings differ from ours (schedules, datasets), so only '
+             'the orderings are comparable.', '', '| setting | method | top-1 | source |',
+             '|---|---|---|---|']
+    for setting, rows in PUBLISHED.items():
+        for method, (value, source) in rows.items():
+            lines.append(f'| {setting} | {method} | {value:.1f} | {source} |')
+    return '\n'.join(lines) + '\n'
+
+
+def write_table(work_dirs, out: Path, header: str):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parts = ['# Measured results', '', header.strip(), '']
+    for wd in work_dirs:
+        text, _ = section(wd, out.parent)
+        parts.append(text)
+    parts.append(published_section())
+    out.write_text('\n'.join(parts))
+    return out.read_text()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    run = sub.add_parser('run', help='train and test every method on one benchmark')
+    run.add_argument('--dataset', choices=sorted(DATASETS), default='cifar10')
+    run.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+    run.add_argument('--epochs-ce', type=int, default=200, help='CE stage 1 (recipe: 200)')
+    run.add_argument('--epochs-cls', type=int, default=10, help='classifier stage (recipe: 10)')
+    run.add_argument('--epochs-con', type=int, default=200,
+                     help='SCL / DSCL (+ PBSD) stage 1 (recipe: 200)')
+    run.add_argument('--epochs-cfrl', type=int, nargs=2, default=(200, 100),
+                     metavar=('IMAGE', 'PATCH'), help='CFRL stages 1a and 1b (recipe: 200 100)')
+    run.add_argument('--gpus', type=int, default=1)
+    run.add_argument('--work-dir', type=Path)
+    run.add_argument('--python', default='python3')
+    run.add_argument('--dry-run', action='store_true', help='print the commands, run nothing')
+    table = sub.add_parser('table', help='write the results document from WORK_DIRs')
+    table.add_argument('work_dirs', type=Path, nargs='+')
+    table.add_argument('--out', type=Path, default=ROOT / 'docs' / 'results.md')
+    table.add_argument('--header', type=Path,
+                       help='markdown put above the tables (default: none)')
+    args = parser.parse_args(argv)
+    if args.command == 'run':
+        Runner(args).run()
+    else:
+        header = args.header.read_text() if args.header else ''
+        print(write_table(args.work_dirs, args.out, header))
+
+
+if __name__ == '__main__':
+    main()
