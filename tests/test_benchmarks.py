@@ -93,3 +93,22 @@ def test_data_pipeline_table(cifar10_jpeg_root, tmp_path):
     assert header[0] == 'num_workers' and 'images/s (whole pass)' in header
     assert [r[0] for r in rows] == ['0', '1']
     assert all(r[1] == '12' and r[2] == '3' for r in rows)
+
+
+def test_epoch_time_table(tmp_path, cifar10_jpeg_root, monkeypatch):
+    monkeypatch.chdir(REPO)  # the configs name data/ relative to the repository
+    epoch_time = _script('epoch_time')
+    configs = ['configs/decoupled/ce_resnet32_1xb128-200e_cifar10-lt-r100.py',
+               'configs/dscl/scl_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
+               'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py']
+    text = epoch_time.main([str(REPO / c) for c in configs] + [
+        '--batch-size', '2', '--iters', '1', '--warmup', '0', '--threads', '1',
+        '--out', str(tmp_path / 't.md')])
+    header, rows = _table(text)
+    assert header[:3] == ['config', 'px', 'batch'] and header[5:8] == [
+        'images/s', 'train images', 'min/epoch']
+    assert [r[0] for r in rows] == [Path(c).stem for c in configs]
+    for row in rows:
+        # the real CIFAR-10-LT (IR 100) training set; minutes = images / (images/s) / 60
+        assert row[1:3] == ['32', '2'] and row[6] == '12406'
+        assert _number(row[7]) == pytest.approx(12406 / _number(row[5]) / 60, rel=2e-3)
