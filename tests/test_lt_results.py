@@ -108,7 +108,7 @@ def test_table_is_made_from_the_run_folders(tmp_path):
     make_results(wd, scl=40.0, dscl=42.5, dscl_pbsd=45.25)
     (wd / 'commands.sh').write_text('python3 tools/train.py X\n')
     out = tmp_path / 'docs' / 'results.md'
-    text = lt_results.write_table([wd], out, header='Shortened schedules.')
+    text = lt_results.write_table([wd], out, notes='Shortened schedules.')
     rows = table_rows(text)
     # method -> top-1, Many, Medium, Few, top-5, epochs, device, minutes, published, note
     assert rows['CE'][:6] == ['37.40', '46.70', '0.00', '-', '-', '12 / 0']
@@ -129,10 +129,20 @@ def test_table_is_made_from_the_run_folders(tmp_path):
 def test_ordering_that_does_not_hold_is_reported(tmp_path):
     wd = tmp_path / 'results_cifar10-lt-r100'
     make_results(wd, scl=44.0, dscl=42.5, dscl_pbsd=45.0)
-    text = lt_results.write_table([wd], tmp_path / 'r.md', header='')
+    text = lt_results.write_table([wd], tmp_path / 'r.md')
     assert '**does not hold**: SCL 44.00 vs DSCL 42.50 vs DSCL + PBSD 45.00' in text
 
 
 def test_unknown_work_dir_name_is_an_error(tmp_path):
     with pytest.raises(ValueError, match='cannot tell the dataset'):
-        lt_results.write_table([tmp_path / 'somewhere'], tmp_path / 'r.md', header='')
+        lt_results.write_table([tmp_path / 'somewhere'], tmp_path / 'r.md')
+
+
+def test_benchmark_without_runs_shows_its_measured_speed(tmp_path):
+    wd = tmp_path / 'results_tiny-imagenet-lt-r100'
+    wd.mkdir()
+    (wd / 'epoch_time.md').write_text('| config | min/epoch |\n|---|---|\n| ce_r18 | 93.5 |\n')
+    text = lt_results.write_table([wd], tmp_path / 'r.md')
+    assert '## Tiny-ImageNet-LT (IR 100), ResNet-18' in text
+    assert 'No method was run here' in text and '| ce_r18 | 93.5 |' in text
+    assert 'Ordering' not in text
