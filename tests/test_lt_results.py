@@ -36,8 +36,12 @@ def test_run_dry_run_logs_the_chain_and_skips_finished_runs(tmp_path):
     wd = tmp_path / 'results_cifar10-lt-r100'
     argv = ['run', '--dataset', 'cifar10', '--epochs-con', '6', '--epochs-cls', '2',
             '--epochs-cfrl', '4', '2', '--work-dir', str(wd), '--dry-run']
-    lt_results.main(argv + ['--methods', 'dscl-pbsd', 'cfrl'])
+    lt_results.main(argv + ['--methods', 'dscl-pbsd', 'cfrl', '--stage1-options',
+                            'model.momentum=0.01'])
     lines = (wd / 'commands.sh').read_text().splitlines()
+    # the extra options reach the three contrastive stage-1 runs, not the classifier runs
+    assert sum('model.momentum=0.01' in ln for ln in lines) == 3
+    assert not any('model.momentum' in ln for ln in lines if '_crt-' in ln)
     stage1 = [ln for ln in lines if 'dscl-pbsd_r32_1xb256' in ln]
     assert len(stage1) == 1 and 'train_cfg.max_epochs=6' in stage1[0]
     crt = [ln for ln in lines if 'tools/train.py configs/dscl/dscl-pbsd_r32_crt' in ln]

@@ -158,7 +158,7 @@ class Runner:
         if not self.done(method):
             if not s1_ckpt.exists():
                 self.train(f'configs/dscl/{method}_{tag}_1xb256-coslr-200e_{dn}.py', s1_dir,
-                           schedule_options(e1, 10 / 200))
+                           schedule_options(e1, 10 / 200) + self.args.stage1_options)
             self.classifier(f'configs/dscl/dscl-pbsd_{tag}_crt-1xb512-10e_{dn}.py', s1_ckpt,
                             self.work_dir / method)
 
@@ -172,10 +172,10 @@ class Runner:
             return
         if not image_ckpt.exists():
             self.train(f'configs/cfrl/cfrl-image_{tag}_1xb256-coslr-200e_{dn}.py', image_dir,
-                       schedule_options(e_image, 10 / 200))
+                       schedule_options(e_image, 10 / 200) + self.args.stage1_options)
         if not patch_ckpt.exists():
             self.train(f'configs/cfrl/cfrl-patch_{tag}_1xb256-coslr-100e_{dn}.py', patch_dir,
-                       schedule_options(e_patch, 5 / 100) +
+                       schedule_options(e_patch, 5 / 100) + self.args.stage1_options +
                        [f'model.init_cfg.checkpoint={image_ckpt}'])
         self.classifier(f'configs/cfrl/cfrl_{tag}_crt-1xb512-10e_{dn}.py', patch_ckpt,
                         self.work_dir / 'cfrl')
@@ -398,6 +398,9 @@ def main(argv=None):
                      help='SCL / DSCL (+ PBSD) stage 1 (recipe: 200)')
     run.add_argument('--epochs-cfrl', type=int, nargs=2, default=(200, 100),
                      metavar=('IMAGE', 'PATCH'), help='CFRL stages 1a and 1b (recipe: 200 100)')
+    run.add_argument('--stage1-options', nargs='+', default=[], metavar='KEY=VALUE',
+                     help='cfg-options added to every contrastive stage-1 run (SCL / DSCL / PBSD '
+                     'and both CFRL stages), e.g. model.momentum=0.01 for short schedules')
     run.add_argument('--gpus', type=int, default=1)
     run.add_argument('--work-dir', type=Path)
     run.add_argument('--python', default='python3')
