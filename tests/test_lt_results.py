@@ -147,6 +147,6 @@ def test_benchmark_without_runs_shows_its_measured_speed(tmp_path):
     wd.mkdir()
     (wd / 'epoch_time.md').write_text('| config | min/epoch |\n|---|---|\n| ce_r18 | 93.5 |\n')
     text = lt_results.write_table([wd], tmp_path / 'r.md')
-    assert '## Tiny-ImageNet-LT (IR 100), ResNet-18' in text
+    assert '## Tiny-ImageNet-LT (IR 100), ResNet-18 (`results_tiny-imagenet-lt-r100`)' in text
     assert 'No method was run here' in text and '| ce_r18 | 93.5 |' in text
     assert 'Ordering' not in text

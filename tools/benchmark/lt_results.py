@@ -307,7 +307,7 @@ def section(work_dir: Path, doc_dir: Path):
     key = dataset_key(work_dir)
     spec = DATASETS[key]
     rows = collect(work_dir)
-    lines = [f'## {spec["name"]}, {spec["backbone"]}', '']
+    lines = [f'## {spec["name"]}, {spec["backbone"]} (`{work_dir.name}`)', '']
     speed = work_dir / 'epoch_time.md'
     speed_lines = []
     if speed.exists():
