@@ -47,6 +47,11 @@ def test_run_dry_run_logs_the_chain_and_skips_finished_runs(tmp_path):
     crt = [ln for ln in lines if 'tools/train.py configs/dscl/dscl-pbsd_r32_crt' in ln]
     assert len(crt) == 1
     assert f'model.backbone.init_cfg.checkpoint={wd}/dscl-pbsd-stage1/epoch_6.pth' in crt[0]
+    # NCM on each frozen stage-1 backbone, no training
+    ncm = [ln for ln in lines if 'ncm_resnet32' in ln]
+    assert len(ncm) == 2 and all(ln.startswith('python3 tools/test.py') for ln in ncm)
+    assert f'{wd}/dscl-pbsd-stage1/epoch_6.pth' in ncm[0]
+    assert f'{wd}/cfrl-patch/epoch_2.pth' in ncm[1]
     patch = [ln for ln in lines if 'cfrl-patch_r32' in ln]
     assert len(patch) == 1 and f'model.init_cfg.checkpoint={wd}/cfrl-image/epoch_4.pth' in patch[0]
     for config in (ROOT / 'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
@@ -54,8 +59,9 @@ def test_run_dry_run_logs_the_chain_and_skips_finished_runs(tmp_path):
         assert str(config.relative_to(ROOT)) in '\n'.join(lines)
 
     # a finished run (its metrics.json exists) is not run again; a stage-1 checkpoint is reused
-    (wd / 'dscl-pbsd').mkdir()
-    (wd / 'dscl-pbsd' / 'metrics.json').write_text('{}')
+    for done in ('dscl-pbsd', 'dscl-pbsd-ncm'):
+        (wd / done).mkdir()
+        (wd / done / 'metrics.json').write_text('{}')
     (wd / 'cfrl-image').mkdir()
     (wd / 'cfrl-image' / 'epoch_4.pth').write_bytes(b'')
     (wd / 'commands.sh').unlink()
@@ -135,6 +141,7 @@ def test_ordering_that_does_not_hold_is_reported(tmp_path):
     make_results(wd, scl=44.0, dscl=42.5, dscl_pbsd=45.0)
     text = lt_results.write_table([wd], tmp_path / 'r.md')
     assert '**does not hold**: SCL 44.00 vs DSCL 42.50 vs DSCL + PBSD 45.00' in text
+    assert 'with NCM: not checked (scl-ncm, dscl-ncm, dscl-pbsd-ncm not run)' in text
 
 
 def test_unknown_work_dir_name_is_an_error(tmp_path):
