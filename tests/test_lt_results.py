@@ -39,6 +39,9 @@ def test_run_dry_run_logs_the_chain_and_skips_finished_runs(tmp_path):
     lt_results.main(argv + ['--methods', 'dscl-pbsd', 'cfrl', '--stage1-options',
                             'model.momentum=0.01'])
     lines = (wd / 'commands.sh').read_text().splitlines()
+    assert lines[0].endswith('lt_results.py ' + ' '.join(argv) + ' --methods dscl-pbsd cfrl '
+                             '--stage1-options model.momentum=0.01')
+    lines = [ln for ln in lines if not ln.startswith('#')]
     # the extra options reach the three contrastive stage-1 runs, not the classifier runs
     assert sum('model.momentum=0.01' in ln for ln in lines) == 3
     assert not any('model.momentum' in ln for ln in lines if '_crt-' in ln)
@@ -134,6 +137,7 @@ def test_table_is_made_from_the_run_folders(tmp_path):
     # the plot of the best model (cRT on CE here) is written beside the document
     assert '(CE + cRT, top-1 54.60)' in text
     assert (out.parent / 'results_cifar10-lt-r100_per_class.png').stat().st_size > 1000
+    assert '| CIFAR-10-LT (IR 100) | CE | 70.4 |' in text
 
 
 def test_ordering_that_does_not_hold_is_reported(tmp_path):

@@ -201,6 +201,9 @@ class Runner:
         self.test(config, work_dir / f'epoch_{e2}.pth', work_dir)
 
     def run(self):
+        with open(self.work_dir / 'commands.sh', 'a') as f:
+            f.write(f'# {time.strftime("%Y-%m-%d %H:%M")}: python tools/benchmark/lt_results.py '
+                    + ' '.join(shlex.quote(a) for a in self.args.argv) + '\n')
         self.call([self.python, 'tools/prepare_data.py'])
         for method in self.args.methods:
             if method == 'decoupled':
@@ -353,7 +356,7 @@ def section(work_dir: Path, doc_dir: Path):
     best = max(rows, key=lambda r: r['metrics'].get('top1', -1))
     plot = None
     if best['csv'] is not None:
-        plot = doc_dir / f'results_{spec["dn"]}_per_class.png'
+        plot = doc_dir / f'{work_dir.name}_per_class.png'
         subprocess.run([sys.executable, str(ROOT / 'tools/analysis/plot_lt_accuracy.py'),
                         str(best['csv']), '--labels', best['label'], '--out', str(plot),
                         '--title', f'{spec["name"]}: {best["label"]} (best top-1 here)'],
@@ -374,9 +377,10 @@ def published_section():
              'For orientation; the settings differ from ours (schedules, datasets), so only '
              'the orderings are comparable.', '', '| setting | method | top-1 | source |',
              '|---|---|---|---|']
+    names = {'cifar10': 'CIFAR-10-LT (IR 100)', 'imagenet-lt': 'ImageNet-LT'}
     for setting, rows in PUBLISHED.items():
         for method, (value, source) in rows.items():
-            lines.append(f'| {setting} | {method} | {value:.1f} | {source} |')
+            lines.append(f'| {names[setting]} | {method} | {value:.1f} | {source} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -430,6 +434,7 @@ def main(argv=None):
     table.add_argument('--notes', type=Path,
                        help='markdown commentary put above the tables (default: none)')
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command == 'run':
         Runner(args).run()
     else:
