@@ -157,8 +157,10 @@ def test_unknown_work_dir_name_is_an_error(tmp_path):
 def test_benchmark_without_runs_shows_its_measured_speed(tmp_path):
     wd = tmp_path / 'results_tiny-imagenet-lt-r100'
     wd.mkdir()
-    (wd / 'epoch_time.md').write_text('| config | min/epoch |\n|---|---|\n| ce_r18 | 93.5 |\n')
+    (wd / 'epoch_time.md').write_text(
+        '# epoch time\n\n| config | min/epoch |\n|---|---|\n| ce_r18 | 93.5 |\n')
     text = lt_results.write_table([wd], tmp_path / 'r.md')
     assert '## Tiny-ImageNet-LT (IR 100), ResNet-18 (`results_tiny-imagenet-lt-r100`)' in text
     assert 'No method was run here' in text and '| ce_r18 | 93.5 |' in text
     assert 'Ordering' not in text
+    assert '*epoch time*' in text and '# epoch time' not in text

@@ -316,6 +316,13 @@ def ordering_check(rows, suffix=''):
     return ('**holds**: ' if holds else '**does not hold**: ') + chain
 
 
+def demote(text: str) -> str:
+    """A benchmark's output inside this page: its '# title' line becomes italic text, so it
+    does not open a top-level section."""
+    return '\n'.join(f'*{ln[2:]}*' if ln.startswith('# ') else ln
+                     for ln in text.strip().splitlines())
+
+
 def dataset_key(work_dir: Path):
     for key, spec in DATASETS.items():
         if spec['dn'] in work_dir.name:
@@ -333,7 +340,7 @@ def section(work_dir: Path, doc_dir: Path):
     speed_lines = []
     if speed.exists():
         speed_lines = ['Model speed on the machine that made this page (`epoch_time.md`, written '
-                       'by `tools/benchmark/epoch_time.py`):', '', speed.read_text().strip(), '']
+                       'by `tools/benchmark/epoch_time.py`):', '', demote(speed.read_text()), '']
     if not rows:
         return '\n'.join(lines + [f'No method was run here (`{work_dir.name}` holds no '
                                   'test results).', ''] + speed_lines), None
