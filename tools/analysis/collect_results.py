@@ -14,14 +14,18 @@ COLUMNS = ('top1', 'many', 'medium', 'few', 'top5')
 
 
 def read_method(folder: Path):
-    """``(metrics, note)`` of one method folder, or None if it holds no results."""
+    """``(metrics, note)`` of one method folder, or None if it holds no results; the metric keys
+    are shortened to their last part (``accuracy/top1`` -> ``top1``)."""
     metrics_file, sweep_file = folder / 'metrics.json', folder / 'tau_norm_sweep.json'
     if sweep_file.exists():
         sweep = json.loads(sweep_file.read_text())
-        return sweep['test'], f'tau={sweep["tau"]:.2f} chosen on val ({sweep["num_val"]} images)'
-    if metrics_file.exists():
-        return json.loads(metrics_file.read_text()), ''
-    return None
+        metrics = sweep['test']
+        note = f'tau = {sweep["tau"]:.1f}, chosen on {sweep["num_val"]} val images'
+    elif metrics_file.exists():
+        metrics, note = json.loads(metrics_file.read_text()), ''
+    else:
+        return None
+    return {key.split('/')[-1]: value for key, value in metrics.items()}, note
 
 
 def table(work_dir: Path) -> str:
@@ -32,8 +36,7 @@ def table(work_dir: Path) -> str:
         if found is None:
             continue
         metrics, note = found
-        short = {key.split('/')[-1]: value for key, value in metrics.items()}
-        cells = [f'{short[c]:.2f}' if isinstance(short.get(c), (int, float)) else '-'
+        cells = [f'{metrics[c]:.2f}' if isinstance(metrics.get(c), (int, float)) else '-'
                  for c in COLUMNS]
         rows.append(f'| {folder.name} | ' + ' | '.join(cells) + f' | {note} |')
     return '\n'.join(rows) + '\n'

@@ -28,7 +28,6 @@ Examples::
         work_dirs/results_tiny-imagenet-lt-r100 --notes docs/results_notes.md --out docs/results.md
 """
 import argparse
-import json
 import math
 import os
 import re
@@ -39,6 +38,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
+from collect_results import read_method  # noqa: E402  (metrics.json / tau_norm_sweep.json)
 
 DATASETS = {
     'cifar10': dict(
@@ -227,11 +228,6 @@ def epochs_run(folder: Path):
     return max(found) if found else None
 
 
-def train_logs(folder: Path):
-    """The training logs of a folder (those whose config has a train loop), oldest first."""
-    return [log for log in sorted(folder.glob('*/*.log')) if 'Epoch(train)' in log.read_text()]
-
-
 def log_device(folder: Path):
     """The device a folder's first log ran on, from mmengine's environment header."""
     for log in sorted(folder.glob('*/*.log')):
@@ -257,18 +253,6 @@ def wall_minutes(folder: Path):
     return total / 60
 
 
-def read_metrics(folder: Path):
-    """``(short-keyed metrics, note)`` of a folder, or None when it has no test result."""
-    sweep, metrics = folder / 'tau_norm_sweep.json', folder / 'metrics.json'
-    if sweep.exists():
-        data = json.loads(sweep.read_text())
-        return ({k.split('/')[-1]: v for k, v in data['test'].items()},
-                f'tau = {data["tau"]:.1f}, chosen on {data["num_val"]} val images')
-    if metrics.exists():
-        return {k.split('/')[-1]: v for k, v in json.loads(metrics.read_text()).items()}, ''
-    return None
-
-
 def per_class_csv(folder: Path):
     found = sorted(folder.glob('*/per_class_accuracy.csv')) + sorted(
         folder.glob('per_class_accuracy.csv'))
@@ -285,7 +269,7 @@ def collect(work_dir: Path):
     """One dict per row that has a test result."""
     rows = []
     for label, stage1, stage2, result in ROWS:
-        found = read_metrics(work_dir / result)
+        found = read_method(work_dir / result)
         if found is None:
             continue
         metrics, note = found
