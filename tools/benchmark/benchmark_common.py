@@ -165,17 +165,21 @@ def train_pipeline(cfg) -> List[dict]:
     return list(cfg.train_dataloader.dataset.get('pipeline', []))
 
 
+def crop_size(pipeline: Sequence[dict]) -> Optional[int]:
+    """The output size of a pipeline's first RandomResizedCrop / RandomCrop
+    (None if it has neither)."""
+    crop = (find_transform(pipeline, 'RandomResizedCrop')
+            or find_transform(pipeline, 'RandomCrop'))
+    if crop is None:
+        return None
+    size = crop.get('scale', crop.get('crop_size'))
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
 def view_geometry_from(views: dict) -> Tuple[int, int, int]:
     """(image size, L, patch size) of a PBSDMultiView config dict."""
-    query = views.get('query_transforms', [])
-    crop = (find_transform(query, 'RandomResizedCrop')
-            or find_transform(query, 'RandomCrop'))
-    size = None
-    if crop:
-        size = crop.get('scale', crop.get('crop_size'))
-        if isinstance(size, (tuple, list)):
-            size = size[0]
-    return (int(size or 224), int(views.get('num_patches', 5)),
+    size = crop_size(views.get('query_transforms', []))
+    return (size or 224, int(views.get('num_patches', 5)),
             int(views.get('patch_size', 64)))
 
 

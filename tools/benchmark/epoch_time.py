@@ -44,20 +44,17 @@ def image_size(cfg) -> int:
     views = bench.find_transform(pipeline, 'PBSDMultiView')
     if views:
         return bench.view_geometry_from(views)[0]
-    crop = (bench.find_transform(pipeline, 'RandomResizedCrop')
-            or bench.find_transform(pipeline, 'RandomCrop'))
-    if crop is None:
+    size = bench.crop_size(pipeline)
+    if size is None:
         raise ValueError(f'{cfg.filename}: no RandomResizedCrop / RandomCrop in '
                          'train_dataloader.dataset.pipeline to read the image size from')
-    size = crop.get('scale', crop.get('crop_size'))
-    return int(size[0] if isinstance(size, (list, tuple)) else size)
+    return size
 
 
-def build(cfg, device, batch):
-    """Model, inputs and data samples for one synthetic training batch."""
+def build(cfg, device, batch, size):
+    """Model, inputs and data samples for one synthetic training batch of ``size`` px."""
     from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
-    size = image_size(cfg)
     if cfg.model.get('queue_len'):  # DSCL / CFRL: two views (+ patches)
         views = bench.find_transform(bench.train_pipeline(cfg), 'PBSDMultiView')
         _, num, patch = bench.view_geometry_from(views or {})
@@ -99,14 +96,15 @@ def run(args) -> str:
     for path in args.configs:
         cfg = bench.load_config(path)
         batch = args.batch_size or cfg.train_dataloader.batch_size
-        model, inputs, samples = build(cfg, args.device, batch)
+        size = image_size(cfg)
+        model, inputs, samples = build(cfg, args.device, batch, size)
         optimizer = bench.build_optimizer(cfg, model)
         step, std = measure(model, inputs, samples, optimizer, args.device, args.iters,
                             args.warmup)
         num_images = len(DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset)))
         ips = batch / step
         epochs = cfg.train_cfg.get('max_epochs')
-        rows.append((Path(path).stem, image_size(cfg), batch, step * 1e3, std * 1e3, ips,
+        rows.append((Path(path).stem, size, batch, step * 1e3, std * 1e3, ips,
                      num_images, num_images / ips / 60,
                      epochs, num_images / ips * epochs / 3600 if epochs else None))
     table = bench.markdown_table(
