@@ -34,7 +34,8 @@ def parse_args():
         nargs='?',
         const='fp16',
         choices=['fp16', 'bf16'],
-        help='automatic mixed precision (AmpOptimWrapper); fp16 by default')
+        help='mixed precision: fp16 (default; CUDA, AmpOptimWrapper with loss scaling) or '
+        'bf16 (CPU and CUDA, AutocastOptimWrapper)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -82,12 +83,13 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
-    if args.amp is not None:
+    if args.amp == 'bf16':  # no loss scaling needed; CPU (AVX512-BF16 / AMX) and CUDA
+        cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+        cfg.optim_wrapper.pop('loss_scale', None)
+    elif args.amp == 'fp16':  # CUDA, with mmengine's dynamic loss scaler
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        if args.amp == 'bf16':
-            cfg.optim_wrapper.dtype = 'bfloat16'
-        else:
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
         cfg.resume = True
