@@ -31,6 +31,7 @@ setup(
         'mmengine>=0.10.0,<1.0.0',
         'mmcv>=2.0.0,<2.2.0',
         'mmpretrain>=1.2.0,<2.0.0',
+        'kornia>=0.7',
         'matplotlib',
     ],
     extras_require={'det': ['mmdet>=3.3.0,<3.4.0'], 'tests': ['pytest', 'scipy']},

@@ -613,3 +613,30 @@ def test_all_datasets_registered():
                       ('ImageNetLT', ImageNetLT), ('PlacesLT', PlacesLT),
                       ('INaturalist2018', INaturalist2018)):
         assert DATASETS.get(name) is cls
+
+
+def test_preload_decodes_each_image_once_like_load_image_from_file(cifar10_jpeg_root):
+    """preload=True: the entries hold the decoded BGR images (LoadImageFromFile's result), only
+    for the samples that `indices` keeps."""
+    from mmcv.transforms import LoadImageFromFile
+    ds = CIFAR10LT(data_root=str(cifar10_jpeg_root), split='train', preload=True,
+                   indices=[0, 5000, 12405], pipeline=[])
+    ref = CIFAR10LT(data_root=str(cifar10_jpeg_root), split='train', pipeline=[])
+    assert len(ds) == 3
+    for i, j in enumerate([0, 5000, 12405]):
+        info, ref_info = ds.get_data_info(i), ref.get_data_info(j)
+        loaded = LoadImageFromFile()(dict(img_path=ref_info['img_path']))['img']
+        assert info['img_path'] == ref_info['img_path']
+        np.testing.assert_array_equal(info['img'], loaded)
+        assert info['img_shape'] == (32, 32) and info['gt_label'] == ref_info['gt_label']
+    np.testing.assert_array_equal(ds.get_class_counts(), np.bincount(
+        [ref.get_data_info(j)['gt_label'] for j in (0, 5000, 12405)], minlength=10))
+
+
+def test_preload_names_an_unreadable_file(tmp_path, cifar10_jpeg_root):
+    shutil.copy(cifar10_jpeg_root / 'test' / 'cat' / '0000.jpg', tmp_path / 'good.jpg')
+    (tmp_path / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0' + b'\x00' * 300)
+    ann = _write(tmp_path / 'l.txt', 'good.jpg 3\ncorrupt.jpg 1\n')
+    with pytest.raises(OSError, match='corrupt.jpg'):
+        LTListDataset(ann, data_prefix=str(tmp_path), num_classes=10, test_mode=True,
+                      preload=True)

@@ -11,7 +11,7 @@
 #   python tools/train.py configs/cfrl/cfrl-image_r32_1xb256-coslr-200e_cifar10-lt-r100.py
 _base_ = [
     '../_base_/models/dscl_resnet32_cifar.py',
-    '../_base_/datasets/cifar10_lt_r100_dscl.py',
+    '../_base_/datasets/cifar10_lt_r100_dscl_batchaug.py',
     '../_base_/schedules/dscl_sgd_coslr_200e.py',
     '../_base_/default_runtime.py',
 ]
@@ -22,5 +22,5 @@ model = dict(
     head=dict(loss=dict(alpha=1.0), temperature=0.2),
     pbsd_head=None,  # and no rotation_head (its default): image level only
 )
-train_dataloader = dict(dataset=dict(pipeline={{_base_.mocov2_train_pipeline}}))
+data_preprocessor = dict(views={{_base_.mocov2_views}})  # the two MoCo v2 views, no crops
 default_hooks = dict(checkpoint=dict(interval=50, max_keep_ckpts=2))

@@ -7,7 +7,7 @@
 # crops): RotationContrastiveHead, tau = 0.2, weight 1.0. The label-free image-level InfoNCE is
 # kept (head=None drops it). Config fields: model.rotations, model.positive,
 # model.rotation_head.loss_weight / temperature, the number of patches
-# (train_dataloader.dataset.pipeline PBSDMultiView num_patches), model.pbsd_head (PBSD on the same
+# (data_preprocessor.views.num_patches), model.pbsd_head (PBSD on the same
 # crops), model.use_labels + head.loss.alpha (labels through DSCL, see cfrl-patch-dscl_*).
 # Schedule: 100 epochs, lr 0.05 x batch / 256, 5 warm-up epochs then cosine. Next:
 # cfrl_r32_crt-1xb512-10e_cifar10-lt-r100.py (classifier stage).
@@ -27,7 +27,7 @@ model = dict(
     init_cfg=dict(type='Pretrained', checkpoint=stage1a_checkpoint),
 )
 # the PBSD views: query + key + L boxes and crops of the query view
-train_dataloader = dict(dataset=dict(pipeline={{_base_.train_pipeline}}))
+data_preprocessor = dict(views={{_base_.pbsd_views}})
 
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [

@@ -4,4 +4,4 @@
 _base_ = './dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
 
 model = dict(pbsd_head=None, roi_neck=None)
-train_dataloader = dict(dataset=dict(pipeline={{_base_.mocov2_train_pipeline}}))
+data_preprocessor = dict(views={{_base_.mocov2_views}})  # the two MoCo v2 views, no crops

@@ -7,4 +7,4 @@ model = dict(
     head=dict(loss=dict(_delete_=True, type='SCLLoss')),
     pbsd_head=None,
     roi_neck=None)
-train_dataloader = dict(dataset=dict(pipeline={{_base_.mocov2_train_pipeline}}))
+data_preprocessor = dict(views={{_base_.mocov2_views}})  # the two MoCo v2 views, no crops

@@ -199,6 +199,30 @@ def split_holdout(targets: np.ndarray, num_classes: int, per_class: int,
     return np.flatnonzero(holdout), np.flatnonzero(~holdout)
 
 
+def preload_entry(info: dict) -> dict:
+    """A data-list entry with its image decoded (``img``, ``img_shape``, ``ori_shape``).
+
+    Entries that already hold ``img`` (e.g. the CIFAR pickle release) are
+    returned as they are. Decoding is ``LoadImageFromFile``'s default: cv2,
+    colour, BGR uint8.
+
+    Raises:
+        OSError: Naming the file when it is missing or cannot be decoded.
+    """
+    if 'img' in info or 'img_path' not in info:
+        return info
+    import mmcv
+    from mmengine.fileio import get
+    path = info['img_path']
+    try:
+        img = mmcv.imfrombytes(get(path), flag='color', backend='cv2')
+    except Exception as e:
+        raise OSError(f'{path}: cannot read the image to preload it: {e}') from e
+    if img is None:
+        raise OSError(f'{path}: cannot decode the image to preload it')
+    return dict(info, img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+
+
 class LTDatasetMixin:
     """Mixin for mmpretrain ``BaseDataset`` subclasses of long-tailed data.
 
@@ -213,7 +237,36 @@ class LTDatasetMixin:
 
     ``class_counts`` is filled when the data list is loaded, i.e. at
     construction, or at ``full_init()`` with ``lazy_init=True``.
+
+    ``preload=True`` (a keyword of every mmlt dataset) decodes every image
+    file of the split once, when the data list is built, into its entry's
+    ``img`` (BGR uint8, as ``LoadImageFromFile`` reads it), so the pipeline
+    starts without ``LoadImageFromFile``. Meant for small images (CIFAR,
+    Tiny-ImageNet: 38 MB / 265 MB for the LT training splits): with the
+    batched augmentation of :class:`mmlt.models.utils.BatchAugViewsDataPreprocessor`
+    / ``BatchAugClsDataPreprocessor`` the dataloader then needs no worker
+    process. An unreadable file fails here, naming it.
     """
+
+    def __init__(self, *args, preload: bool = False, **kwargs) -> None:
+        self.preload = bool(preload)
+        super().__init__(*args, **kwargs)
+
+    def filter_data(self) -> List[dict]:
+        """mmengine's filtering (none by default), then the opt-in preloading
+        (the last step before the data list is serialised)."""
+        data_list = super().filter_data()
+        if self.preload:
+            # only the entries that `indices` (applied next by mmengine) keeps
+            keep = range(len(data_list))
+            if isinstance(self._indices, int):
+                keep = range(min(self._indices, len(data_list)))
+            elif self._indices is not None:
+                keep = self._indices
+            data_list = list(data_list)
+            for i in set(keep):
+                data_list[i] = preload_entry(data_list[i])
+        return data_list
 
     @property
     def num_classes(self) -> int:

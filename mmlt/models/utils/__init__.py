@@ -1,4 +1,9 @@
-from .data_preprocessor import PatchViewsDataPreprocessor
+from .batch_augment import BatchAugment, MultiViewBatchAugment
+from .data_preprocessor import (BatchAugClsDataPreprocessor, BatchAugViewsDataPreprocessor,
+                                PatchViewsDataPreprocessor)
 from .queue import LabeledQueue
 
-__all__ = ['LabeledQueue', 'PatchViewsDataPreprocessor']
+__all__ = [
+    'BatchAugment', 'BatchAugClsDataPreprocessor', 'BatchAugViewsDataPreprocessor',
+    'LabeledQueue', 'MultiViewBatchAugment', 'PatchViewsDataPreprocessor'
+]

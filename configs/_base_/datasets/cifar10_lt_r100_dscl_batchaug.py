@@ -1,0 +1,30 @@
+# CIFAR-10-LT (IR 100) contrastive views drawn in batches: the dataset decodes its images once
+# (preload=True), the dataloader only packs them (no worker process), and
+# BatchAugViewsDataPreprocessor draws the query / key views and the L = 5 patch boxes and crops per
+# sample as tensor operations on the model's device (kornia). The augmentations and their
+# parameters are those of the per-image pipelines in cifar10_lt_r100_dscl.py (the reference).
+# `pbsd_views` (default) makes [query, key, crops]; `mocov2_views` the two views for runs without
+# patches: data_preprocessor = dict(views={{_base_.mocov2_views}}).
+_base_ = './cifar10_lt_r100_dscl.py'
+
+view_augments = [
+    dict(type='RandomResizedCrop', size=(32, 32), scale=(0.2, 1.)),
+    dict(type='RandomHorizontalFlip'),
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+    dict(type='RandomGrayscale', p=0.2),
+]
+pbsd_views = dict(
+    query=view_augments,
+    patch=view_augments[1:],
+    num_patches=5,
+    patch_size=16,
+    scale=(0.05, 0.6),
+    ratio=(3. / 4., 4. / 3.))
+mocov2_views = dict(query=view_augments, num_patches=0)
+
+data_preprocessor = dict(
+    type='BatchAugViewsDataPreprocessor', channels_last=True, views=pbsd_views)
+train_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(preload=True, pipeline=[dict(type='PackInputs')]))
