@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmlt.models.backbones.resnet_cifar_lt import CifarResNet, PadShortcut
+from mmlt.models.backbones.resnet_cifar_lt import CifarBasicBlock, CifarResNet, PadShortcut
 
 
 def num_params(module):
@@ -94,3 +94,21 @@ def test_bad_arguments_raise():
         CifarResNet(depth=20, out_indices=(3, ))
     with pytest.raises(ValueError, match='shortcut'):
         CifarResNet(depth=20, shortcut='C')
+
+
+def test_zero_init_residual_makes_blocks_start_as_shortcuts():
+    torch.manual_seed(0)
+    net = CifarResNet(depth=20, zero_init_residual=True)
+    net.init_weights()
+    blocks = [m for m in net.modules() if isinstance(m, CifarBasicBlock)]
+    assert len(blocks) == 9
+    assert all(torch.all(b.bn2.weight == 0) for b in blocks)
+    assert all(torch.all(b.bn1.weight == 1) for b in blocks)
+    x = torch.randn(2, 16, 8, 8).relu()
+    block = blocks[1]  # identity shortcut
+    block.eval()
+    torch.testing.assert_close(block(x), x)  # relu(0 * conv + x) = x for x >= 0
+    plain = CifarResNet(depth=20)
+    plain.init_weights()
+    assert all(torch.all(m.bn2.weight == 1) for m in plain.modules()
+               if isinstance(m, CifarBasicBlock))

@@ -141,3 +141,33 @@ def test_bad_arguments_raise():
         PBSDMultiView(query_transforms=[], scale=(0.5, 0.1))
     with pytest.raises(ValueError, match='num_patches'):
         PBSDMultiView(query_transforms=[], num_patches=0)
+
+
+def test_crops_cut_before_query_colour_transforms(cifar_image):
+    """The authors' order: the crops come from the query after its geometric steps and before
+    its photometric ones (query_color_transforms), so a grayscale query leaves them in colour."""
+    gray = [dict(type='RandomGrayscale', prob=1., keep_channels=True)]
+    np.random.seed(3)
+    authors = PBSDMultiView(query_transforms=[dict(type='RandomFlip', prob=1.)],
+                            query_color_transforms=gray, key_transforms=[], num_patches=3,
+                            patch_size=16)
+    out = authors(dict(cifar_image))
+    q, k, crops = out['img']
+    img = cifar_image['img']
+    assert np.ptp(q.astype(int), axis=2).max() == 0  # grayscale query
+    assert np.ptp(crops.astype(int), axis=1).max() > 0  # colour crops
+    for crop, (x1, y1, x2, y2) in zip(crops, out['patch_boxes'].astype(int)):
+        region = np.ascontiguousarray(img[:, ::-1][y1:y2, x1:x2])  # of the flipped query
+        np.testing.assert_array_equal(crop.transpose(1, 2, 0), cv2.resize(region, (16, 16)))
+    np.testing.assert_array_equal(k, img)
+    # the crops of the fully augmented query inherit its grayscale (mmlt's first order)
+    np.random.seed(3)
+    inherited = PBSDMultiView(query_transforms=gray, key_transforms=[], num_patches=3,
+                              patch_size=16)
+    crops = inherited(dict(cifar_image))['img'][2]
+    assert np.ptp(crops.astype(int), axis=1).max() == 0
+    # without key_transforms the key repeats both query parts
+    np.random.seed(3)
+    key = PBSDMultiView(query_transforms=[], query_color_transforms=gray, num_patches=1,
+                        patch_size=8)(dict(cifar_image))['img'][1]
+    assert np.ptp(key.astype(int), axis=2).max() == 0

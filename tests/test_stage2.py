@@ -428,3 +428,49 @@ def test_tau_norm_sweep_model_uses_the_config_preprocessor(cifar10_jpeg_root, tm
     assert torch.allclose(model.data_preprocessor.mean.flatten(), torch.tensor(pre.mean))
     assert torch.allclose(model.data_preprocessor.std.flatten(), torch.tensor(pre.std))
     assert model.data_preprocessor.to_rgb == pre.to_rgb
+
+
+def test_bn_recalibration_hook_replaces_stats_with_the_stage2_average(cifar10_jpeg_root,
+                                                                       tmp_path):
+    """BNRecalibrationHook before cRT: the frozen backbone's running statistics become the
+    average of the per-batch statistics of the stage-2 images (naive reference: the same batches
+    through a copy with cumulative BatchNorm averaging); weights are untouched; the head then
+    trains on features normalised with them."""
+    import copy
+    from torch.nn.modules.batchnorm import _BatchNorm
+    cfg = small_stage1_cfg(cifar10_jpeg_root, tmp_path)
+    torch.manual_seed(0)
+    stage1 = MODELS.build(cfg.model)
+    stage1.init_weights()
+    torch.save({'state_dict': stage1.state_dict()}, tmp_path / 'stage1.pth')
+    backbone = dict(cfg.model.backbone, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'stage1.pth'), prefix='backbone.'))
+    cfg.model = dict(cfg.model, type='DecoupledClassifier', backbone=backbone)
+    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
+    cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+    cfg.param_scheduler = []
+    cfg.custom_hooks = [dict(type='BNRecalibrationHook')]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    model = runner.model
+
+    ref = copy.deepcopy(stage1)
+    for m in ref.modules():
+        if isinstance(m, _BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches
+    ref.train()
+    with torch.no_grad():
+        for data in runner.train_dataloader:
+            data = model.data_preprocessor(data, False)
+            ref.backbone(data['inputs'])
+    for k, v in model.backbone.state_dict().items():
+        if 'running_mean' in k or 'running_var' in k:
+            torch.testing.assert_close(v, ref.backbone.state_dict()[k], atol=1e-4, rtol=1e-4)
+            assert not torch.allclose(v, stage1.backbone.state_dict()[k]), k
+        elif 'num_batches' not in k:
+            assert torch.equal(v, stage1.backbone.state_dict()[k]), k
+    assert not model.backbone.training  # frozen backbone back in eval mode
+

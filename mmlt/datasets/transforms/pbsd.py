@@ -80,7 +80,17 @@ class PBSDMultiView(BaseTransform):
     3. Each box is cropped from the query image, resized to ``patch_size``
        and goes through its own draw of ``patch_transforms`` (flip / colour
        jitter / grayscale / blur).
-    4. The key pipeline makes the key view from the original image.
+    4. ``query_color_transforms`` (if any) then finish the query image.
+    5. The key pipeline makes the key view from the original image.
+
+    Where the crops come from: with the whole query pipeline in
+    ``query_transforms`` (``query_color_transforms`` None) they are cut
+    from the fully augmented query, so they inherit its colour jitter, blur
+    and grayscale before their own; with the geometric steps (random resized
+    crop, flip) in ``query_transforms`` and the photometric ones in
+    ``query_color_transforms`` they are cut from the un-coloured query view,
+    as the DSCL authors' code does (``loader_roi.py``), and only their own
+    ``patch_transforms`` colour them.
 
     Output keys: ``img = [query (H, W, 3), key (H, W, 3),
     crops (L, 3, p, p) uint8, channels first]`` and ``patch_boxes`` (L, 4)
@@ -93,7 +103,10 @@ class PBSDMultiView(BaseTransform):
     Args:
         query_transforms (list[dict | callable]): Query view pipeline.
         key_transforms (list[dict | callable], optional): Key view pipeline;
-            the query pipeline when None (MoCo v2: the same augmentations).
+            the query pipeline (both parts) when None (MoCo v2: the same
+            augmentations).
+        query_color_transforms (list[dict | callable], optional): Query
+            steps applied after the crops are cut. Defaults to none.
         patch_transforms (list[dict | callable], optional): Pipeline of each
             resized crop. Defaults to none.
         num_patches (int): L. Defaults to 5.
@@ -111,6 +124,7 @@ class PBSDMultiView(BaseTransform):
                  query_transforms: List[Transform],
                  key_transforms: Optional[List[Transform]] = None,
                  patch_transforms: Optional[List[Transform]] = None,
+                 query_color_transforms: Optional[List[Transform]] = None,
                  num_patches: int = 5,
                  patch_size: int = 64,
                  scale: Sequence[float] = (0.05, 0.6),
@@ -126,8 +140,10 @@ class PBSDMultiView(BaseTransform):
             raise ValueError(f'PBSDMultiView: ratio must satisfy 0 < min <= '
                              f'max, got {ratio}')
         self.query_pipeline = self._compose(query_transforms)
+        self.query_color_pipeline = self._compose(query_color_transforms or [])
         self.key_pipeline = self._compose(
-            query_transforms if key_transforms is None else key_transforms)
+            list(query_transforms) + list(query_color_transforms or [])
+            if key_transforms is None else key_transforms)
         self.patch_pipeline = self._compose(patch_transforms or [])
         self.num_patches = num_patches
         self.patch_size = patch_size
@@ -178,7 +194,11 @@ class PBSDMultiView(BaseTransform):
         img_q = query['img']
         boxes = sample_boxes(img_q.shape[:2], self.num_patches, self.scale,
                              self.ratio)
-        results['img'] = [img_q, key['img'], self._crops(img_q, boxes, query)]
+        crops = self._crops(img_q, boxes, query)
+        if self.query_color_pipeline.transforms:
+            query = self.query_color_pipeline(query)
+            img_q = query['img']
+        results['img'] = [img_q, key['img'], crops]
         results['img_shape'] = img_q.shape[:2]
         results['patch_boxes'] = boxes
         return results
@@ -187,5 +207,6 @@ class PBSDMultiView(BaseTransform):
         return (f'{self.__class__.__name__}(num_patches={self.num_patches}, '
                 f'patch_size={self.patch_size}, scale={self.scale}, '
                 f'ratio={self.ratio}, interpolation={self.interpolation}, '
-                f'\nquery={self.query_pipeline}, \nkey={self.key_pipeline}, '
+                f'\nquery={self.query_pipeline}, '
+                f'\nquery_color={self.query_color_pipeline}, \nkey={self.key_pipeline}, '
                 f'\npatch={self.patch_pipeline})')

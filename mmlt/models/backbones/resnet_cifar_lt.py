@@ -94,6 +94,10 @@ class CifarResNet(BaseBackbone):
             parameters get ``requires_grad=False`` and their BN layers stay in eval mode).
             ``-1`` freezes nothing. Defaults to -1.
         norm_eval (bool): Keep every BN layer in eval mode during training. Defaults to False.
+        zero_init_residual (bool): Start the last BN of every block at weight 0, so each
+            residual block begins as its shortcut (Goyal et al. 2017; the DSCL authors'
+            ResNet-50 and mmpretrain's ``ResNet`` option). Not applied when the weights come
+            from a ``Pretrained`` init_cfg. Defaults to False.
         init_cfg (dict | list[dict], optional): Defaults to Kaiming-normal (fan-in, as
             ``torch.nn.init.kaiming_normal_`` in LDAM-DRW) for convs and constant 1/0 for BN.
     """
@@ -108,6 +112,7 @@ class CifarResNet(BaseBackbone):
                  out_indices: Sequence[int] = (2, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 zero_init_residual: bool = False,
                  init_cfg: Union[dict, list, None] = (
                      dict(type='Kaiming', layer='Conv2d', mode='fan_in'),
                      dict(type='Constant', layer='_BatchNorm', val=1, bias=0))):
@@ -127,6 +132,7 @@ class CifarResNet(BaseBackbone):
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
 
         num_blocks = self.arch_settings[depth]
         self.conv1 = nn.Conv2d(in_channels, base_channels, 3, 1, 1, bias=False)
@@ -147,6 +153,15 @@ class CifarResNet(BaseBackbone):
             channels = out_channels
         self.feat_dim = channels
         self._freeze_stages()
+
+    def init_weights(self) -> None:
+        """``init_cfg`` (Kaiming / constant by default), then the zero-init of the residuals."""
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        if self.zero_init_residual and not pretrained:
+            for m in self.modules():
+                if isinstance(m, CifarBasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
 
     def _freeze_stages(self) -> None:
         """Freeze the stem and the first ``frozen_stages`` stages."""
