@@ -164,3 +164,48 @@ def test_benchmark_without_runs_shows_its_measured_speed(tmp_path):
     assert 'No method was run here' in text and '| ce_r18 | 93.5 |' in text
     assert 'Ordering' not in text
     assert '*epoch time*' in text and '# epoch time' not in text
+
+
+def test_runs_resume_and_pass_amp_and_stage2_options(tmp_path):
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    lt_results.main(['run', '--dataset', 'cifar10', '--methods', 'dscl', '--epochs-con', '30',
+                     '--work-dir', str(wd), '--dry-run', '--amp', 'bf16', '--stage2-options',
+                     'custom_hooks.2.type=BNRecalibrationHook'])
+    lines = [ln for ln in (wd / 'commands.sh').read_text().splitlines()
+             if 'tools/train.py' in ln]
+    assert len(lines) == 2
+    # an interrupted call continues from the last checkpoint, saved every 10 epochs
+    assert all('--resume' in ln and '--amp bf16' in ln for ln in lines)
+    assert 'default_hooks.checkpoint.interval=10' in lines[0]
+    assert 'BNRecalibrationHook' in lines[1] and 'BNRecalibrationHook' not in lines[0]
+
+
+def test_crt_learning_rate_is_chosen_on_validation(tmp_path):
+    """--crt-lrs: one cRT run per lr, the best final *validation* top-1 is tested, the choice is
+    recorded and shown in the table."""
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    fake_run(wd / 'dscl-stage1', 6, 5)
+    for lr, tops in ((0.02, [50.0, 61.0]), (0.2, [70.0, 55.0])):  # final val decides, not max
+        run = wd / f'dscl-lr{lr:g}'
+        fake_run(run, 10, 3)
+        (run / '20261123_225850' / 'vis_data').mkdir()
+        (run / '20261123_225850' / 'vis_data' / 'scalars.json').write_text(''.join(
+            json.dumps({'loss': 1.0, 'step': i}) + '\n' + json.dumps(
+                {'accuracy/top1': t, 'step': i}) + '\n' for i, t in enumerate(tops)))
+    calls = []
+    runner = lt_results.Runner(lt_results.argparse.Namespace(
+        dataset='cifar10', work_dir=wd, python='python3', epochs_cls=10, crt_lrs=[0.02, 0.2],
+        stage2_options=[], amp=None, gpus=1, dry_run=False))
+    runner.call = lambda cmd, env=None: calls.append([str(c) for c in cmd])
+    runner.classifier('configs/dscl/dscl-pbsd_r32_crt-1xb512-10e_cifar10-lt-r100.py',
+                      wd / 'dscl-stage1' / 'epoch_6.pth', wd / 'dscl')
+    assert not any('tools/train.py' in c for cmd in calls for c in cmd)  # both runs finished
+    test = [cmd for cmd in calls if 'tools/test.py' in cmd]
+    assert len(test) == 1 and str(wd / 'dscl-lr0.02' / 'epoch_10.pth') in test[0]
+    choice = json.loads((wd / 'dscl' / 'lr_choice.json').read_text())
+    assert choice['lr'] == 0.02 and choice['num_val'] == 1000
+    (wd / 'dscl' / 'metrics.json').write_text(json.dumps({'accuracy/top1': 60.0}))
+    rows = table_rows(lt_results.write_table([wd], tmp_path / 'r.md'))
+    row = rows['DSCL + cRT']
+    assert row[5] == '6 / 10'
+    assert 'cRT lr 0.02 chosen on 1000 val images (val top-1 0.02: 61.00, 0.2: 55.00)' in row[-1]

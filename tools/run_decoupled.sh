@@ -8,7 +8,8 @@
 #   GPUS=2 bash tools/run_decoupled.sh               # distributed (CUDA, or gloo on CPU)
 #
 # Environment: EPOCHS1, EPOCHS2, GPUS (default 1), WORK_DIR (default work_dirs/decoupled_<dataset>),
-# PYTHON (default python3), DATASET (cifar10 | tiny), STAGE1_CKPT (reuse a stage-1 checkpoint).
+# PYTHON (default python3), DATASET (cifar10 | tiny), STAGE1_CKPT (reuse a stage-1 checkpoint),
+# AMP (bf16 | fp16: tools/train.py --amp). An interrupted run continues from its last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -26,12 +27,13 @@ C=configs/decoupled
 
 "$PYTHON" tools/prepare_data.py
 
-train() {  # CONFIG WORK_DIR [cfg-options...]
+train() {  # CONFIG WORK_DIR [cfg-options...]; resumes an interrupted run from its last checkpoint
     local config=$1 wd=$2; shift 2
+    local opts=(--work-dir "$wd" --resume ${AMP:+--amp "$AMP"})
     if [ "$GPUS" -gt 1 ]; then
-        PYTHON=$PYTHON bash tools/dist_train.sh "$config" "$GPUS" --work-dir "$wd" --cfg-options "$@"
+        PYTHON=$PYTHON bash tools/dist_train.sh "$config" "$GPUS" "${opts[@]}" --cfg-options "$@"
     else
-        "$PYTHON" tools/train.py "$config" --work-dir "$wd" --cfg-options "$@"
+        "$PYTHON" tools/train.py "$config" "${opts[@]}" --cfg-options "$@"
     fi
 }
 test_() {  # CONFIG CHECKPOINT WORK_DIR [cfg-options...]

@@ -1,5 +1,5 @@
-# Stage 2, tau-normalisation (Kang et al.): w_j / ||w_j||^tau, no training. tau is chosen on a
-# validation split held out from the test set (100 images per class) and reported on the rest:
+# Stage 2, tau-normalisation (Kang et al.): w_j / ||w_j||^tau, no training. tau is chosen on the
+# validation split (100 images per class held out from the test set) and reported on the rest:
 #   python tools/tau_norm_sweep.py THIS_CONFIG work_dirs/ce_resnet32_1xb128-200e_cifar10-lt-r100/epoch_200.pth
 # then test with the chosen tau:
 #   python tools/test.py THIS_CONFIG work_dirs/ce_resnet32_1xb128-200e_cifar10-lt-r100/epoch_200.pth --cfg-options model.head.tau=TAU
@@ -13,5 +13,3 @@ train_dataloader = None
 val_cfg = dict()
 test_cfg = dict()
 model = dict(head=dict(type='TauNormHead', tau=1.0))
-val_dataloader = dict(dataset=dict(split='val', val_per_class=100))
-test_dataloader = dict(dataset=dict(split='test', val_per_class=100))

@@ -28,6 +28,7 @@ Examples::
         work_dirs/results_tiny-imagenet-lt-r100 --notes docs/results_notes.md --out docs/results.md
 """
 import argparse
+import json
 import math
 import os
 import re
@@ -44,10 +45,12 @@ from collect_results import read_method  # noqa: E402  (metrics.json / tau_norm_
 DATASETS = {
     'cifar10': dict(
         name='CIFAR-10-LT (IR 100)', tag='r32', backbone='ResNet-32', dn='cifar10-lt-r100',
-        dataset='cifar10', ncm='configs/decoupled/ncm_resnet32_cifar10-lt-r100.py'),
+        dataset='cifar10', ncm='configs/decoupled/ncm_resnet32_cifar10-lt-r100.py',
+        num_val=1000),
     'tiny': dict(
         name='Tiny-ImageNet-LT (IR 100)', tag='r18', backbone='ResNet-18', dn='tiny-imagenet-lt-r100',
-        dataset='tiny', ncm='configs/decoupled/ncm_resnet18_tiny-imagenet-lt-r100.py'),
+        dataset='tiny', ncm='configs/decoupled/ncm_resnet18_tiny-imagenet-lt-r100.py',
+        num_val=2000),
 }
 CONTRASTIVE = ('scl', 'dscl', 'scl-pbsd', 'dscl-pbsd')
 METHODS = ('decoupled', ) + CONTRASTIVE + ('cfrl', )
@@ -93,9 +96,13 @@ PUBLISHED = {
 # --------------------------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------------------------
+CHECKPOINT_EVERY = 10  # epochs between the checkpoints an interrupted run resumes from
+
+
 def schedule_options(epochs: int, warmup_ratio: float):
     """cfg-options that shrink a warm-up + cosine schedule (LinearLR then CosineAnnealingLR) to
-    ``epochs``, keeping the warm-up's share (at least one epoch)."""
+    ``epochs``, keeping the warm-up's share (at least one epoch); a checkpoint every
+    ``CHECKPOINT_EVERY`` epochs (and at the end) to resume from."""
     warmup = max(1, round(epochs * warmup_ratio))
     if warmup >= epochs:
         raise ValueError(f'{epochs} epochs leave no room after {warmup} warm-up epoch(s)')
@@ -103,7 +110,7 @@ def schedule_options(epochs: int, warmup_ratio: float):
         f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}',
         f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={epochs}',
         f'param_scheduler.1.T_max={epochs - warmup}',
-        f'default_hooks.checkpoint.interval={epochs}'
+        f'default_hooks.checkpoint.interval={min(epochs, CHECKPOINT_EVERY)}'
     ]
 
 
@@ -133,14 +140,19 @@ class Runner:
         if self.args.dry_run:
             return
         subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True,
-                       env={**os.environ, **(env or {})})
+                       env={**os.environ, **{k: str(v) for k, v in (env or {}).items()}})
 
     def train(self, config, work_dir, options):
+        """Train, resuming from the latest checkpoint of ``work_dir`` when an earlier call was
+        interrupted (``--resume`` without a checkpoint starts from scratch)."""
         if self.args.gpus > 1:
             cmd = ['bash', 'tools/dist_train.sh', config, self.args.gpus]
         else:
             cmd = [self.python, 'tools/train.py', config]
-        self.call(cmd + ['--work-dir', work_dir, '--cfg-options'] + options)
+        cmd += ['--work-dir', work_dir, '--resume']
+        if self.args.amp:
+            cmd += ['--amp', self.args.amp]
+        self.call(cmd + ['--cfg-options'] + options)
 
     def test(self, config, ckpt, work_dir, options=()):
         cmd = [self.python, 'tools/test.py', config, ckpt, '--work-dir', work_dir,
@@ -155,7 +167,7 @@ class Runner:
             return
         env = dict(DATASET=self.spec['dataset'], EPOCHS1=self.args.epochs_ce,
                    EPOCHS2=self.args.epochs_cls, GPUS=self.args.gpus, WORK_DIR=self.work_dir,
-                   PYTHON=self.python)
+                   PYTHON=self.python, **({'AMP': self.args.amp} if self.args.amp else {}))
         self.call(['bash', 'tools/run_decoupled.sh'], env=env)
 
     def contrastive(self, method):
@@ -197,9 +209,31 @@ class Runner:
             self.test(self.spec['ncm'], stage1_ckpt, self.work_dir / f'{method}-ncm')
 
     def classifier(self, config, stage1_ckpt, work_dir):
-        e2 = self.args.epochs_cls
-        self.train(config, work_dir, classifier_options(e2, stage1_ckpt))
-        self.test(config, work_dir / f'epoch_{e2}.pth', work_dir)
+        """cRT on a frozen backbone; with several ``--crt-lrs`` one run per learning rate
+        (``<work_dir>-lr<lr>``), the one with the best final top-1 on the validation split is
+        tested, and ``lr_choice.json`` in ``work_dir`` records the choice."""
+        e2, lrs = self.args.epochs_cls, self.args.crt_lrs
+        options = classifier_options(e2, stage1_ckpt) + self.args.stage2_options
+        if len(lrs) <= 1:
+            lr_opts = [f'optim_wrapper.optimizer.lr={lrs[0]}'] if lrs else []
+            self.train(config, work_dir, options + lr_opts)
+            self.test(config, work_dir / f'epoch_{e2}.pth', work_dir)
+            return
+        runs = {}
+        for lr in lrs:
+            run_dir = work_dir.with_name(f'{work_dir.name}-lr{lr:g}')
+            if not (run_dir / f'epoch_{e2}.pth').exists():
+                self.train(config, run_dir, options + [f'optim_wrapper.optimizer.lr={lr}'])
+            runs[lr] = run_dir
+        if self.args.dry_run:
+            return
+        scores = {lr: last_val_top1(run_dir) for lr, run_dir in runs.items()}
+        best = max(scores, key=lambda lr: scores[lr])
+        work_dir.mkdir(parents=True, exist_ok=True)
+        (work_dir / 'lr_choice.json').write_text(json.dumps(dict(
+            lr=best, folder=runs[best].name, val_top1={f'{k:g}': v for k, v in scores.items()},
+            num_val=self.spec['num_val']), indent=1))
+        self.test(config, runs[best] / f'epoch_{e2}.pth', work_dir)
 
     def run(self):
         with open(self.work_dir / 'commands.sh', 'a') as f:
@@ -213,6 +247,18 @@ class Runner:
                 self.cfrl()
             else:
                 self.contrastive(method)
+
+
+def last_val_top1(run_dir: Path) -> float:
+    """Top-1 of a run's last validation (mmengine's ``vis_data/scalars.json``, newest log
+    folder that has one)."""
+    for scalars in sorted(run_dir.glob('*/vis_data/scalars.json'), reverse=True):
+        values = [json.loads(line).get('accuracy/top1') for line in
+                  scalars.read_text().splitlines() if line.strip()]
+        values = [v for v in values if v is not None]
+        if values:
+            return values[-1]
+    raise FileNotFoundError(f'{run_dir}: no validation top-1 in */vis_data/scalars.json')
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,9 +319,19 @@ def collect(work_dir: Path):
         if found is None:
             continue
         metrics, note = found
+        choice, sweep = work_dir / result / 'lr_choice.json', []
+        if stage2 and choice.exists():  # cRT learning rate chosen on the validation split
+            choice = json.loads(choice.read_text())
+            stage2 = choice['folder']
+            sweep = [f'{result}-lr{lr}' for lr in choice['val_top1']]
+            tried = ', '.join(f'{lr}: {top1:.2f}' for lr, top1 in choice['val_top1'].items())
+            note = (note + '; ' if note else '') + (
+                f'cRT lr {choice["lr"]:g} chosen on {choice["num_val"]} val images '
+                f'(val top-1 {tried})')
         s1 = [epochs_run(work_dir / f) for f in stage1]
         s2 = epochs_run(work_dir / stage2) if stage2 else 0
-        folders = dict.fromkeys(stage1 + [result])  # every stage that made this model
+        # every run that made this model (the whole cRT learning-rate sweep included)
+        folders = dict.fromkeys(stage1 + sweep + [stage2 or result, result])
         rows.append(dict(
             label=label, key=result, metrics=metrics, note=note,
             epochs=' + '.join(str(e) for e in s1) + f' / {s2}',
@@ -415,6 +471,13 @@ def main(argv=None):
     run.add_argument('--stage1-options', nargs='+', default=[], metavar='KEY=VALUE',
                      help='cfg-options added to every contrastive stage-1 run (SCL / DSCL / PBSD '
                      'and both CFRL stages), e.g. model.momentum=0.01 for short schedules')
+    run.add_argument('--stage2-options', nargs='+', default=[], metavar='KEY=VALUE',
+                     help='cfg-options added to every cRT run')
+    run.add_argument('--crt-lrs', type=float, nargs='+', default=[],
+                     help="cRT learning rate(s); several: one run each, the best on the "
+                     "validation split is tested (default: the config's)")
+    run.add_argument('--amp', choices=['bf16', 'fp16'],
+                     help='mixed precision for every training (tools/train.py --amp)')
     run.add_argument('--gpus', type=int, default=1)
     run.add_argument('--work-dir', type=Path)
     run.add_argument('--python', default='python3')

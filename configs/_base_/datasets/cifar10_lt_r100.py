@@ -35,6 +35,9 @@ train_dataloader = dict(
         pipeline=train_pipeline),
     sampler=dict(type='InstanceBalancedSampler', shuffle=True),
 )
+# Validation (model selection, learning rates, tau) uses 100 images per class held out of the
+# balanced test set; the test split is the other 900 per class, never used to choose anything.
+val_per_class = 100
 val_dataloader = dict(
     batch_size=256,
     num_workers=2,
@@ -42,11 +45,24 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        split='test',
+        split='val',
+        val_per_class=val_per_class,
         imb_ratio=imb_ratio,
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='LongTailAccuracy', topk=(1, 5))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        val_per_class=val_per_class,
+        imb_ratio=imb_ratio,
+        pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
 test_evaluator = val_evaluator
