@@ -9,7 +9,8 @@
 #
 # Environment: EPOCHS1, EPOCHS2, GPUS (default 1), WORK_DIR (default work_dirs/decoupled_<dataset>),
 # PYTHON (default python3), DATASET (cifar10 | tiny), STAGE1_CKPT (reuse a stage-1 checkpoint),
-# AMP (bf16 | fp16: tools/train.py --amp). An interrupted run continues from its last checkpoint.
+# AMP (bf16 | fp16: tools/train.py --amp), COMPILE (non-empty: tools/train.py --compile). An
+# interrupted run continues from its last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -29,7 +30,7 @@ C=configs/decoupled
 
 train() {  # CONFIG WORK_DIR [cfg-options...]; resumes an interrupted run from its last checkpoint
     local config=$1 wd=$2; shift 2
-    local opts=(--work-dir "$wd" --resume ${AMP:+--amp "$AMP"})
+    local opts=(--work-dir "$wd" --resume ${AMP:+--amp "$AMP"} ${COMPILE:+--compile})
     if [ "$GPUS" -gt 1 ]; then
         PYTHON=$PYTHON bash tools/dist_train.sh "$config" "$GPUS" "${opts[@]}" --cfg-options "$@"
     else

@@ -37,6 +37,10 @@ def parse_args():
         help='mixed precision: fp16 (default; CUDA, AmpOptimWrapper with loss scaling) or '
         'bf16 (CPU and CUDA, AutocastOptimWrapper)')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the backbone forward (TorchCompileHook)')
+    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='do not evaluate checkpoints during training')
@@ -90,6 +94,9 @@ def merge_args(cfg, args):
     elif args.amp == 'fp16':  # CUDA, with mmengine's dynamic loss scaler
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.compile:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='TorchCompileHook')]
 
     if args.resume == 'auto':
         cfg.resume = True

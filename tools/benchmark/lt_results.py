@@ -152,6 +152,8 @@ class Runner:
         cmd += ['--work-dir', work_dir, '--resume']
         if self.args.amp:
             cmd += ['--amp', self.args.amp]
+        if self.args.compile:
+            cmd += ['--compile']
         self.call(cmd + ['--cfg-options'] + options)
 
     def test(self, config, ckpt, work_dir, options=()):
@@ -167,7 +169,8 @@ class Runner:
             return
         env = dict(DATASET=self.spec['dataset'], EPOCHS1=self.args.epochs_ce,
                    EPOCHS2=self.args.epochs_cls, GPUS=self.args.gpus, WORK_DIR=self.work_dir,
-                   PYTHON=self.python, **({'AMP': self.args.amp} if self.args.amp else {}))
+                   PYTHON=self.python, **({'AMP': self.args.amp} if self.args.amp else {}),
+                   **({'COMPILE': 1} if self.args.compile else {}))
         self.call(['bash', 'tools/run_decoupled.sh'], env=env)
 
     def contrastive(self, method):
@@ -478,6 +481,8 @@ def main(argv=None):
                      "validation split is tested (default: the config's)")
     run.add_argument('--amp', choices=['bf16', 'fp16'],
                      help='mixed precision for every training (tools/train.py --amp)')
+    run.add_argument('--compile', action='store_true',
+                     help='torch.compile the backbones (tools/train.py --compile)')
     run.add_argument('--gpus', type=int, default=1)
     run.add_argument('--work-dir', type=Path)
     run.add_argument('--python', default='python3')
