@@ -2,7 +2,7 @@
 # (initialised to 1) trained with class-balanced sampling.
 _base_ = [
     '../_base_/models/resnet32_cifar.py',
-    '../_base_/datasets/cifar10_lt_r100.py',
+    '../_base_/datasets/cifar10_lt_r100_batchaug.py',
     '../_base_/schedules/classifier_sgd_cos_10e.py',
     '../_base_/default_runtime.py',
 ]

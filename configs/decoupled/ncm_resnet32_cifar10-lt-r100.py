@@ -18,19 +18,19 @@ model = dict(
         in_channels=64,
         distance='cosine',
         topk=(1, 5)))
+# the training split with the test pipeline: the images whose features are averaged
+train_features_dataloader = dict(
+    batch_size={{_base_.val_dataloader.batch_size}},
+    num_workers={{_base_.val_dataloader.num_workers}},
+    dataset=dict(
+        type={{_base_.dataset_type}},
+        data_root={{_base_.data_root}},
+        split='train',
+        imb_ratio={{_base_.imb_ratio}},
+        pipeline={{_base_.test_pipeline}}),
+    sampler=dict(type='DefaultSampler', shuffle=False))
 custom_hooks = [
     dict(type='SamplerStateHook'),
     dict(type='RandomStateHook'),
-    dict(
-        type='ClassMeanHook',
-        dataloader=dict(
-            batch_size={{_base_.val_dataloader.batch_size}},
-            num_workers={{_base_.val_dataloader.num_workers}},
-            dataset=dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                split='train',
-                imb_ratio={{_base_.imb_ratio}},
-                pipeline={{_base_.test_pipeline}}),
-            sampler=dict(type='DefaultSampler', shuffle=False))),
+    dict(type='ClassMeanHook', dataloader=train_features_dataloader),
 ]

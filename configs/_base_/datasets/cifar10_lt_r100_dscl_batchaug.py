@@ -7,12 +7,15 @@
 # patches: data_preprocessor = dict(views={{_base_.mocov2_views}}).
 _base_ = './cifar10_lt_r100_dscl.py'
 
-view_augments = [
+view_geometric = [
     dict(type='RandomResizedCrop', size=(32, 32), scale=(0.2, 1.)),
     dict(type='RandomHorizontalFlip'),
+]
+view_color = [
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
     dict(type='RandomGrayscale', p=0.2),
 ]
+view_augments = view_geometric + view_color
 pbsd_views = dict(
     query=view_augments,
     patch=view_augments[1:],
@@ -21,6 +24,19 @@ pbsd_views = dict(
     scale=(0.05, 0.6),
     ratio=(3. / 4., 4. / 3.))
 mocov2_views = dict(query=view_augments, num_patches=0)
+
+# The DSCL authors' views (their main.py and dscl/loader_roi.py), at 32 px without blur (as the
+# MoCo v2 views above): random resized crops of scale (0.08, 1); the query is flipped, the boxes
+# are drawn on it and the crops cut BEFORE its colour steps (jitter incl. hue p 0.8, grayscale
+# p 0.2), each crop then gets flip / jitter / grayscale; the key gets jitter without hue, always,
+# and a flip, no grayscale.
+authors_crop = dict(type='RandomResizedCrop', size=(32, 32), scale=(0.08, 1.))
+authors_query = [authors_crop] + view_augments[1:]
+authors_key = [
+    authors_crop,
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0., p=1.),
+    dict(type='RandomHorizontalFlip'),
+]
 
 data_preprocessor = dict(
     type='BatchAugViewsDataPreprocessor', channels_last=True, views=pbsd_views)
