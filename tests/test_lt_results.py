@@ -194,7 +194,8 @@ def test_crt_learning_rate_is_chosen_on_validation(tmp_path):
                 {'accuracy/top1': t, 'step': i}) + '\n' for i, t in enumerate(tops)))
     calls = []
     runner = lt_results.Runner(lt_results.argparse.Namespace(
-        dataset='cifar10', work_dir=wd, python='python3', epochs_cls=10, crt_lrs=[0.02, 0.2],
+        command='run', dataset='cifar10', work_dir=wd, python='python3', epochs_cls=10,
+        crt_lrs=[0.02, 0.2], threads=None,
         stage2_options=[], amp=None, compile=False, gpus=1, dry_run=False))
     runner.call = lambda cmd, env=None: calls.append([str(c) for c in cmd])
     runner.classifier('configs/dscl/dscl-pbsd_r32_crt-1xb512-10e_cifar10-lt-r100.py',
