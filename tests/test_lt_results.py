@@ -210,3 +210,34 @@ def test_crt_learning_rate_is_chosen_on_validation(tmp_path):
     row = rows['DSCL + cRT']
     assert row[5] == '6 / 10'
     assert 'cRT lr 0.02 chosen on 1000 val images (val top-1 0.02: 61.00, 0.2: 55.00)' in row[-1]
+
+
+def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):
+    wd = tmp_path / 'fidelity_cifar10-lt-r100'
+    lt_results.main(['ab', '--dataset', 'cifar10', '--epochs-con', '8', '--work-dir', str(wd),
+                     '--dry-run', '--arms', 'mmlt', 'bn-recal', 'mmlt-seed1', 'zero-init'])
+    lines = [ln for ln in (wd / 'commands.sh').read_text().splitlines()
+             if not ln.startswith('#')]
+    seed1 = [ln for ln in lines if 'mmlt-seed1-stage1 ' in ln and 'tools/train.py' in ln]
+    assert len(seed1) == 1 and 'randomness.seed=1' in seed1[0]
+    bn = [ln for ln in lines if 'bn-recal' in ln]
+    assert any('fidelity/dscl-pbsd_r32_crt_cifar10-lt-r100_bn-recal.py' in ln for ln in bn)
+    assert any('fidelity/ncm_resnet32_cifar10-lt-r100_bn-recal.py' in ln for ln in bn)
+    assert all(f'{wd}/mmlt-stage1/epoch_8.pth' in ln for ln in bn if 'model.backbone' in ln)
+    assert any('fidelity/dscl-pbsd_r32_cifar10-lt-r100_zero-init.py' in ln for ln in lines)
+    for arm in lt_results.FIDELITY['cifar10'].values():
+        for key in ('stage1', 'crt', 'ncm'):
+            if isinstance(arm.get(key), str):
+                assert (ROOT / arm[key]).exists(), arm[key]
+
+    for arm, crt, ncm in (('mmlt', 60.0, 55.0), ('mmlt-seed1', 59.0, 55.5),
+                          ('zero-init', 62.0, 55.2), ('bn-recal', 59.5, 58.0)):
+        fake_run(wd / arm, 10, 2, dict(top1=crt))
+        fake_run(wd / f'{arm}-ncm', 0, 1, dict(top1=ncm))
+    fake_run(wd / 'mmlt-stage1', 8, 20)
+    rows = table_rows(lt_results.write_table([wd], tmp_path / 'r.md'))
+    assert rows['zero-init'][1:6] == ['62.00', '+2.00', '55.20', '+0.20',
+                                      'cRT: better; NCM: within noise']
+    assert rows['bn-recal'][5] == 'cRT: within noise; NCM: better'
+    assert 'noise (|seed 0 - seed 1| of the main config): cRT 1.00, NCM 0.50.' in (
+        tmp_path / 'r.md').read_text()

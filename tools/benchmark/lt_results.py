@@ -104,6 +104,10 @@ FIDELITY = {
         'bn-recal': dict(stage1_name='mmlt', crt=f'{_FID}/dscl-pbsd_r32_crt_cifar10-lt-r100_bn-recal.py',
                          ncm=f'{_FID}/ncm_resnet32_cifar10-lt-r100_bn-recal.py',
                          what='BatchNorm statistics re-estimated on stage-2 images'),
+        # not an authors' item: the per-image reference pipeline vs the batched fast path
+        'per-image': dict(
+            stage1='configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100_per-image.py',
+            what='per-image reference pipeline instead of the batched views (fast-path check)'),
     },
 }
 
@@ -505,6 +509,74 @@ class (CIFAR-10-LT's rarest class has 50 images, so it has no Few class).
 """
 
 
+def fidelity_section(work_dir: Path):
+    """The A/B table of ``lt_results.py ab``: per arm, cRT and NCM top-1 and their difference
+    to the main config's run ('mmlt'), judged against the seed-to-seed difference of the main
+    config ('mmlt' vs 'mmlt-seed1') of the same protocol."""
+    key = dataset_key(work_dir)
+    arms = FIDELITY[key]
+    found = {}
+    for arm in arms:
+        for proto, folder in (('crt', arm), ('ncm', f'{arm}-ncm')):
+            got = read_method(work_dir / folder)
+            if got is not None:
+                found[arm, proto] = got[0]['top1']
+    lines = [f'## Fidelity A/B: {DATASETS[key]["name"]}, DSCL + PBSD (`{work_dir.name}`)', '']
+    if ('mmlt', 'crt') not in found and ('mmlt', 'ncm') not in found:
+        return '\n'.join(lines + [f'No arm was run here (`{work_dir.name}` holds no test '
+                                   'results).', ''])
+    noise = {proto: abs(found['mmlt', proto] - found['mmlt-seed1', proto])
+             for proto in ('crt', 'ncm') if ('mmlt', proto) in found and
+             ('mmlt-seed1', proto) in found}
+    epochs = epochs_run(work_dir / 'mmlt-stage1')
+    lines += [
+        f'Each arm changes one thing of the main config to the authors\' behaviour; stage 1 ran '
+        f'{epochs} epochs, cRT {epochs_run(work_dir / "mmlt")} epochs, same seed (0) and budget '
+        'for every arm (the options are in the commands below). Stage-2 arms reuse the stage 1 '
+        'of `mmlt`. *noise*: the difference between the main config at seed 0 and at seed 1; a '
+        'difference to `mmlt` within it is not resolved by this budget.', '',
+        '| arm | what changes | cRT top-1 | vs mmlt | NCM top-1 | vs mmlt | verdict | '
+        'wall min |', '|---' * 8 + '|']
+
+    def cell(arm, proto):
+        if (arm, proto) not in found:
+            return '-', '-'
+        value = found[arm, proto]
+        if arm == 'mmlt' or ('mmlt', proto) not in found:
+            return f'{value:.2f}', '-'
+        return f'{value:.2f}', f'{value - found["mmlt", proto]:+.2f}'
+
+    def verdict(arm):
+        if arm in ('mmlt', 'mmlt-seed1'):
+            return ''
+        words = []
+        for proto, name in (('crt', 'cRT'), ('ncm', 'NCM')):
+            if (arm, proto) not in found or proto not in noise:
+                continue
+            diff = found[arm, proto] - found['mmlt', proto]
+            words.append(f'{name}: ' + ('within noise' if abs(diff) <= noise[proto] else
+                                        'better' if diff > 0 else 'worse'))
+        return '; '.join(words)
+
+    for arm, spec in arms.items():
+        if not any((arm, p) in found for p in ('crt', 'ncm')):
+            continue
+        crt, d_crt = cell(arm, 'crt')
+        ncm, d_ncm = cell(arm, 'ncm')
+        folders = [f'{spec.get("stage1_name") or arm}-stage1', arm, f'{arm}-ncm']
+        minutes = sum(wall_minutes(work_dir / f) for f in folders)
+        lines.append(f'| {arm} | {spec["what"]} | {crt} | {d_crt} | {ncm} | {d_ncm} | '
+                     f'{verdict(arm)} | {minutes:.0f} |')
+    lines += ['', 'noise (|seed 0 - seed 1| of the main config): ' + (', '.join(
+        f'{"cRT" if p == "crt" else "NCM"} {v:.2f}' for p, v in noise.items()) or 'not measured')
+        + '.', '']
+    commands = work_dir / 'commands.sh'
+    if commands.exists():
+        lines += ['Commands (`commands.sh` of the run):', '', '```bash',
+                  commands.read_text().strip(), '```', '']
+    return '\n'.join(lines)
+
+
 def write_table(work_dirs, out: Path, notes: str = ''):
     out.parent.mkdir(parents=True, exist_ok=True)
     dirs = ' '.join(str(wd) for wd in work_dirs)
@@ -512,6 +584,9 @@ def write_table(work_dirs, out: Path, notes: str = ''):
     if notes.strip():
         parts += [notes.strip(), '']
     for wd in work_dirs:
+        if wd.name.startswith('fidelity_'):
+            parts.append(fidelity_section(wd))
+            continue
         text, _ = section(wd, out.parent)
         parts.append(text)
     parts.append(published_section())
