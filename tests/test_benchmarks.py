@@ -9,6 +9,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / 'tools' / 'benchmark'
 CIFAR_CFG = 'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
+# the per-image reference pipeline (data_pipeline.py measures dataloader workers)
+CIFAR_PER_IMAGE_CFG = 'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100_per-image.py'
 
 
 def _script(name):
@@ -85,7 +87,7 @@ def test_gpu_throughput_needs_cuda_without_dry_run():
 
 def test_data_pipeline_table(cifar10_jpeg_root, tmp_path):
     data = _script('data_pipeline')
-    text = data.main([_config(CIFAR_CFG), '--num-images', '12', '--batch-size', '4',
+    text = data.main([_config(CIFAR_PER_IMAGE_CFG), '--num-images', '12', '--batch-size', '4',
                       '--workers', '0', '1', '--data-root', str(cifar10_jpeg_root),
                       '--out', str(tmp_path / 'data.md')])
     assert '12 real images' in text and 'PBSDMultiView' in text

@@ -166,28 +166,45 @@ def train_pipeline(cfg) -> List[dict]:
 
 
 def crop_size(pipeline: Sequence[dict]) -> Optional[int]:
-    """The output size of a pipeline's first RandomResizedCrop / RandomCrop
-    (None if it has neither)."""
+    """The output size of a pipeline's first RandomResizedCrop / RandomCrop (per-image
+    transforms, or kornia ones of a batched-augmentation preprocessor); None if it has neither."""
     crop = (find_transform(pipeline, 'RandomResizedCrop')
             or find_transform(pipeline, 'RandomCrop'))
     if crop is None:
         return None
-    size = crop.get('scale', crop.get('crop_size'))
+    if 'size' in crop:  # kornia: size (h, w); its `scale` is the area range
+        size = crop['size']
+    else:  # mmpretrain: scale (RandomResizedCrop) / crop_size (RandomCrop)
+        size = crop.get('scale', crop.get('crop_size'))
     return int(size[0] if isinstance(size, (tuple, list)) else size)
 
 
+def batch_augments(cfg) -> Tuple[Optional[dict], List[dict]]:
+    """The batched augmentation of the config's data preprocessor: its ``views``
+    (``BatchAugViewsDataPreprocessor``) and its ``augments`` (``BatchAugClsDataPreprocessor``)."""
+    pre = cfg.get('data_preprocessor') or cfg.model.get('data_preprocessor') or {}
+    return pre.get('views'), list(pre.get('augments') or [])
+
+
 def view_geometry_from(views: dict) -> Tuple[int, int, int]:
-    """(image size, L, patch size) of a PBSDMultiView config dict."""
-    size = crop_size(views.get('query_transforms', []))
-    return (size or 224, int(views.get('num_patches', 5)),
+    """(image size, L, patch size) of a PBSDMultiView config dict or of the ``views`` of a
+    BatchAugViewsDataPreprocessor (no patches unless it says so)."""
+    batched = 'query' in views
+    size = crop_size(views.get('query', []) if batched else views.get('query_transforms', []))
+    return (size or 224, int(views.get('num_patches', 0 if batched else 5)),
             int(views.get('patch_size', 64)))
 
 
-def view_geometry(cfg) -> Tuple[int, int, int]:
-    """(image size, L, patch size) read from the config's PBSDMultiView."""
+def views_of(cfg) -> Optional[dict]:
+    """The config's multi-view settings: a PBSDMultiView transform of the training pipeline,
+    or the views of a batched-augmentation preprocessor (None for single-view configs)."""
     pipeline = train_pipeline(cfg) if cfg.get('train_dataloader') else []
-    return view_geometry_from(
-        find_transform(pipeline, 'PBSDMultiView') or {})
+    return find_transform(pipeline, 'PBSDMultiView') or batch_augments(cfg)[0]
+
+
+def view_geometry(cfg) -> Tuple[int, int, int]:
+    """(image size, L, patch size) read from the config's views."""
+    return view_geometry_from(views_of(cfg) or {})
 
 
 # ---------------------------------------------------------------- model

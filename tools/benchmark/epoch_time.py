@@ -40,14 +40,14 @@ def parse_args(argv=None):
 
 def image_size(cfg) -> int:
     """The training crop size of the config's pipeline (first view)."""
-    pipeline = bench.train_pipeline(cfg)
-    views = bench.find_transform(pipeline, 'PBSDMultiView')
+    views = bench.views_of(cfg)
     if views:
         return bench.view_geometry_from(views)[0]
-    size = bench.crop_size(pipeline)
+    size = bench.crop_size(bench.train_pipeline(cfg) + bench.batch_augments(cfg)[1])
     if size is None:
         raise ValueError(f'{cfg.filename}: no RandomResizedCrop / RandomCrop in '
-                         'train_dataloader.dataset.pipeline to read the image size from')
+                         'train_dataloader.dataset.pipeline or data_preprocessor.augments to '
+                         'read the image size from')
     return size
 
 
@@ -56,12 +56,11 @@ def build(cfg, device, batch, size):
     from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
     if cfg.model.get('queue_len'):  # DSCL / CFRL: two views (+ patches)
-        views = bench.find_transform(bench.train_pipeline(cfg), 'PBSDMultiView')
-        _, num, patch = bench.view_geometry_from(views or {})
+        _, num, patch = bench.view_geometry(cfg)
         model = bench.build_dscl(cfg, device)
-        inputs, samples = bench.synthetic_batch(batch, size, num if views else 1, patch,
+        inputs, samples = bench.synthetic_batch(batch, size, num or 1, patch,
                                                 device, num_classes=10)
-        if not views:
+        if not num:
             inputs = inputs[:2]
         return model, inputs, samples
     torch.manual_seed(0)
