@@ -114,3 +114,19 @@ def test_epoch_time_table(tmp_path, cifar10_jpeg_root, monkeypatch):
         # the real CIFAR-10-LT (IR 100) training set; minutes = images / (images/s) / 60
         assert row[1:3] == ['32', '2'] and row[6] == '12406'
         assert _number(row[7]) == pytest.approx(12406 / _number(row[5]) / 60, rel=2e-3)
+
+
+def test_train_speed_table(tmp_path, cifar10_jpeg_root):
+    """Real tools/train.py runs of CE, per-image reference and batched path, one step each."""
+    speed = _script('train_speed')
+    text = speed.main(['--methods', 'ce', '--variants', 'per-image', 'batched', '--images', '256',
+                       '--warmup', '0', '--data-root', str(cifar10_jpeg_root),
+                       '--out', str(tmp_path / 's.md')])
+    header, rows = _table(text)
+    assert header == ['method', 'variant', 'images/s', 'vs per-image']
+    assert [r[:2] for r in rows] == [['ce', 'per-image'], ['ce', 'batched']]
+    assert all(_number(r[2]) > 0 for r in rows) and rows[0][3] == '1'
+    cfg = speed.variant_config(speed.METHODS['dscl-pbsd'], False, True, 64, cifar10_jpeg_root)
+    assert cfg.train_dataloader.dataset.pipeline[1]['type'] == 'PBSDMultiView'
+    assert cfg.data_preprocessor.channels_last and not cfg.train_dataloader.dataset.preload
+    assert len(cfg.train_dataloader.dataset.indices) == 64
