@@ -130,3 +130,28 @@ def test_train_speed_table(tmp_path, cifar10_jpeg_root):
     assert cfg.train_dataloader.dataset.pipeline[1]['type'] == 'PBSDMultiView'
     assert cfg.data_preprocessor.channels_last and not cfg.train_dataloader.dataset.preload
     assert len(cfg.train_dataloader.dataset.indices) == 64
+
+
+def test_gpu_suite_dry_run_lists_runnable_steps():
+    """gpu_suite.sh dry-run: the four GPU steps, with files that exist and arguments that the
+    scripts accept (the run itself needs a CUDA machine)."""
+    import shlex
+    import subprocess
+    proc = subprocess.run(['bash', str(BENCH / 'gpu_suite.sh'), 'dry-run'], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    steps = proc.stdout.strip().splitlines()
+    assert len(steps) == 4
+    assert '-m pytest -m cuda tests' in steps[0]
+    assert 'tools/dist_train.sh' in steps[1] and '--amp bf16' in steps[1] and ' 1 ' in steps[1]
+    throughput = shlex.split(steps[2])
+    assert throughput[1] == 'tools/benchmark/gpu_throughput.py'
+    _script('gpu_throughput').parse_args(throughput[2:])
+    speed = shlex.split(steps[3])
+    args = _script('train_speed').parse_args(speed[2:])
+    assert args.methods == ['dscl-pbsd'] and args.images == 12406 and args.device == 'cuda'
+    # the CUDA-marked tests exist and are collected
+    collected = subprocess.run(['python3', '-m', 'pytest', '-m', 'cuda', '--collect-only', '-q',
+                                'tests/test_cuda.py'], cwd=REPO, capture_output=True, text=True,
+                               timeout=120)
+    assert collected.stdout.count('test_cuda.py::') == 3, collected.stdout

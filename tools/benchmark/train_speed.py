@@ -150,7 +150,7 @@ def run(args) -> str:
     table = bench.markdown_table(('method', 'variant', 'images/s', 'vs per-image'), rows)
     text = (f'# training speed, end to end (tools/train.py, one epoch of the first {args.images} '
             f'CIFAR-10-LT training images, first {args.warmup} iterations skipped)\n'
-            f'{bench.machine_line("cpu")}\n\n{table}\n')
+            f'{bench.machine_line(args.device)}\n\n{table}\n')
     return bench.emit(text, args.out)
 
 
@@ -162,6 +162,8 @@ def parse_args(argv=None):
                         help='training images per run (default 3072: 12 steps at batch 256)')
     parser.add_argument('--warmup', type=int, default=3, help='iterations not timed')
     parser.add_argument('--data-root', help="the CIFAR-10 JPEG release (default: the config's)")
+    parser.add_argument('--device', default='cpu',
+                        help='for the machine line (tools/train.py uses CUDA when present)')
     parser.add_argument('--python', default=sys.executable)
     parser.add_argument('--out', help='also write the table here')
     return parser.parse_args(argv)
