@@ -388,21 +388,28 @@ def test_ncm_runs_in_runner_test(cifar10_jpeg_root, tmp_path):
     assert head.feat_center.abs().sum() > 0
 
 
-def test_crt_trains_only_the_head_in_runner(cifar10_jpeg_root, tmp_path):
-    cfg = small_stage1_cfg(cifar10_jpeg_root, tmp_path)
+def small_crt_cfg(cifar10_jpeg_root, work_dir, shuffle=True, custom_hooks=()):
+    """A one-epoch cRT run (DecoupledClassifier) on a saved random stage-1 model, which is
+    returned too."""
+    cfg = small_stage1_cfg(cifar10_jpeg_root, work_dir)
     torch.manual_seed(0)
     stage1 = MODELS.build(cfg.model)
     stage1.init_weights()
-    torch.save({'state_dict': stage1.state_dict()}, tmp_path / 'stage1.pth')
+    torch.save({'state_dict': stage1.state_dict()}, work_dir / 'stage1.pth')
     backbone = dict(cfg.model.backbone, init_cfg=dict(
-        type='Pretrained', checkpoint=str(tmp_path / 'stage1.pth'), prefix='backbone.'))
+        type='Pretrained', checkpoint=str(work_dir / 'stage1.pth'), prefix='backbone.'))
     cfg.model = dict(cfg.model, type='DecoupledClassifier', backbone=backbone)
-    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=True)
+    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=shuffle)
     cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
     cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=5e-4))
     cfg.param_scheduler = []
-    cfg.custom_hooks = []
+    cfg.custom_hooks = list(custom_hooks)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10)
+    return cfg, stage1
+
+
+def test_crt_trains_only_the_head_in_runner(cifar10_jpeg_root, tmp_path):
+    cfg, stage1 = small_crt_cfg(cifar10_jpeg_root, tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.train()
     model = runner.model
@@ -438,20 +445,8 @@ def test_bn_recalibration_hook_replaces_stats_with_the_stage2_average(cifar10_jp
     trains on features normalised with them."""
     import copy
     from torch.nn.modules.batchnorm import _BatchNorm
-    cfg = small_stage1_cfg(cifar10_jpeg_root, tmp_path)
-    torch.manual_seed(0)
-    stage1 = MODELS.build(cfg.model)
-    stage1.init_weights()
-    torch.save({'state_dict': stage1.state_dict()}, tmp_path / 'stage1.pth')
-    backbone = dict(cfg.model.backbone, init_cfg=dict(
-        type='Pretrained', checkpoint=str(tmp_path / 'stage1.pth'), prefix='backbone.'))
-    cfg.model = dict(cfg.model, type='DecoupledClassifier', backbone=backbone)
-    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
-    cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
-    cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
-    cfg.param_scheduler = []
-    cfg.custom_hooks = [dict(type='BNRecalibrationHook')]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10)
+    cfg, stage1 = small_crt_cfg(cifar10_jpeg_root, tmp_path, shuffle=False,
+                                custom_hooks=[dict(type='BNRecalibrationHook')])
     runner = Runner.from_cfg(cfg)
     runner.train()
     model = runner.model

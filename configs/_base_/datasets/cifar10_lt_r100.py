@@ -52,17 +52,5 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='LongTailAccuracy', topk=(1, 5))
-test_dataloader = dict(
-    batch_size=256,
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        val_per_class=val_per_class,
-        imb_ratio=imb_ratio,
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 test_evaluator = val_evaluator

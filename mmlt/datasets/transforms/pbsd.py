@@ -68,6 +68,20 @@ def sample_boxes(img_hw: Tuple[int, int],
     return np.stack([x1, y1, x1 + w, y1 + h], axis=1).astype(np.float32)
 
 
+def check_patch_args(owner: str, num_patches: int, patch_size: int,
+                     scale: Sequence[float], ratio: Sequence[float]) -> None:
+    """Raise a ``ValueError`` naming ``owner`` and the argument for patch settings out of range:
+    ``num_patches < 0``, ``patch_size <= 0``, a box area ``scale`` outside ``0 < min <= max <= 1``
+    or an aspect ``ratio`` outside ``0 < min <= max``."""
+    if num_patches < 0 or patch_size <= 0:
+        raise ValueError(f'{owner}: num_patches ({num_patches}) must be >= 0 and patch_size '
+                         f'({patch_size}) > 0')
+    if not 0 < scale[0] <= scale[1] <= 1:
+        raise ValueError(f'{owner}: scale must satisfy 0 < min <= max <= 1, got {tuple(scale)}')
+    if not 0 < ratio[0] <= ratio[1]:
+        raise ValueError(f'{owner}: ratio must satisfy 0 < min <= max, got {tuple(ratio)}')
+
+
 @TRANSFORMS.register_module()
 class PBSDMultiView(BaseTransform):
     """Views for DSCL + PBSD (Xuan & Zhang, AAAI 2024, Sec. 3.3, Eq. 11-12).
@@ -130,15 +144,9 @@ class PBSDMultiView(BaseTransform):
                  scale: Sequence[float] = (0.05, 0.6),
                  ratio: Sequence[float] = (3. / 4., 4. / 3.),
                  interpolation: str = 'bilinear') -> None:
-        if num_patches <= 0 or patch_size <= 0:
-            raise ValueError(f'PBSDMultiView: num_patches ({num_patches}) and '
-                             f'patch_size ({patch_size}) must be positive')
-        if not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f'PBSDMultiView: scale must satisfy 0 < min <= '
-                             f'max <= 1, got {scale}')
-        if not 0 < ratio[0] <= ratio[1]:
-            raise ValueError(f'PBSDMultiView: ratio must satisfy 0 < min <= '
-                             f'max, got {ratio}')
+        check_patch_args('PBSDMultiView', num_patches, patch_size, scale, ratio)
+        if num_patches == 0:
+            raise ValueError('PBSDMultiView: num_patches (0) must be positive')
         self.query_pipeline = self._compose(query_transforms)
         self.query_color_pipeline = self._compose(query_color_transforms or [])
         self.key_pipeline = self._compose(

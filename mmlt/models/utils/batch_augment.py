@@ -6,6 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmlt.datasets.transforms.pbsd import check_patch_args
+
 AugCfg = Union[dict, nn.Module]
 
 
@@ -178,15 +180,7 @@ class MultiViewBatchAugment(nn.Module):
                  scale: Sequence[float] = (0.05, 0.6),
                  ratio: Sequence[float] = (3. / 4., 4. / 3.)) -> None:
         super().__init__()
-        if num_patches < 0 or patch_size <= 0:
-            raise ValueError(f'MultiViewBatchAugment: num_patches ({num_patches}) must be >= 0 '
-                             f'and patch_size ({patch_size}) > 0')
-        if not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f'MultiViewBatchAugment: scale must satisfy 0 < min <= max <= 1, '
-                             f'got {tuple(scale)}')
-        if not 0 < ratio[0] <= ratio[1]:
-            raise ValueError(f'MultiViewBatchAugment: ratio must satisfy 0 < min <= max, got '
-                             f'{tuple(ratio)}')
+        check_patch_args('MultiViewBatchAugment', num_patches, patch_size, scale, ratio)
         self.query = BatchAugment(query)
         self.query_color = BatchAugment(query_color or [])
         self.key = BatchAugment(key) if key is not None else None
