@@ -4,7 +4,8 @@ For each method (CE, SCL, DSCL + PBSD, the CFRL patch stage on CIFAR-10-LT) and 
 the CPU path, a real ``tools/train.py`` run trains one epoch on the first ``--images`` training
 images (the config's batch size, the real JPEG files, its dataloader) and the speed is read from
 mmengine's per-iteration ``time`` (``vis_data/scalars.json``: data loading, preprocessing, forward,
-backward and optimizer step), skipping the first ``--warmup`` iterations (start-up, compilation).
+backward and optimizer step; logged unsmoothed, ``log_processor.window_size=1``), skipping the
+first ``--warmup`` iterations (start-up, compilation).
 
 Variants (each optimisation separately, then together):
 
@@ -14,8 +15,8 @@ Variants (each optimisation separately, then together):
 * ``batched``: images decoded once, views drawn in batches on the model's device, fp32;
 * ``batched + channels_last + bf16``;
 * ``batched + channels_last + bf16 + compile`` (``tools/train.py --compile``);
-* ``... x2 single-thread``: the same, two runs side by side with one thread each (images/s of the
-  two summed): what a 2-core CPU trains when two experiments share it.
+* ``..., x2 single-thread``: two runs side by side with one thread each (images/s of the two
+  summed): what a 2-core CPU trains when two experiments share it.
 
 Example::
 
@@ -47,6 +48,7 @@ VARIANTS = {
     'batched': (True, False, False, False, 1),
     'batched + channels_last + bf16': (True, True, True, False, 1),
     'batched + channels_last + bf16 + compile': (True, True, True, True, 1),
+    'batched + channels_last + bf16, x2 single-thread': (True, True, True, False, 2),
     'batched + channels_last + bf16 + compile, x2 single-thread': (True, True, True, True, 2),
 }
 
@@ -77,6 +79,7 @@ def variant_config(path: str, batched: bool, channels_last: bool, num_images: in
     for key in ('val_dataloader', 'val_evaluator', 'val_cfg'):
         cfg[key] = None
     cfg.default_hooks.logger.interval = 1
+    cfg.log_processor = dict(cfg.get('log_processor') or {}, window_size=1)  # raw, not smoothed
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000, save_last=False)
     if cfg.model.get('init_cfg'):  # CFRL stage 1b starts from stage 1a: not needed for speed
         cfg.model.init_cfg = None
@@ -158,9 +161,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument('--images', type=int, default=3072,
-                        help='training images per run (default 3072: 12 steps at batch 256)')
-    parser.add_argument('--warmup', type=int, default=3, help='iterations not timed')
+    parser.add_argument('--images', type=int, default=2048,
+                        help='training images per run (default 2048: 8 steps at batch 256)')
+    parser.add_argument('--warmup', type=int, default=2, help='iterations not timed')
     parser.add_argument('--data-root', help="the CIFAR-10 JPEG release (default: the config's)")
     parser.add_argument('--device', default='cpu',
                         help='for the machine line (tools/train.py uses CUDA when present)')
