@@ -47,6 +47,7 @@ def _spread(dataset_cfg, num: int):
     from mmpretrain.registry import DATASETS
     full = dict(dataset_cfg)
     full.pop('indices', None)
+    full.pop('preload', None)  # counting needs no decoded image
     full['pipeline'] = []
     n = len(DATASETS.build(full))
     step = max(n // num, 1)

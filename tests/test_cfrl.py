@@ -292,6 +292,7 @@ def _objective(model, batches, key):
     if hasattr(model, 'queue'):
         model.queue = LabeledQueue(model.queue.length, model.queue.feat_dim)
     with torch.no_grad():
+        torch.manual_seed(0)  # the same augmented views for every model (batched path)
         for batch in batches:
             loss = model(**model.data_preprocessor(batch, True), mode='loss')[key]
     return loss.item()
@@ -326,7 +327,7 @@ def test_three_stages_chain_on_real_images(cifar10_jpeg_root, tmp_path):
     # stage 1b, initialised with the whole 1a model (queue and key encoder included)
     cfg_b = _tiny_stage1(small_cfg(PATCH_CFG, tmp_path / '1b', cifar10_jpeg_root,
                                    num_images=num, batch_size=16, max_epochs=epochs))
-    cfg_b.train_dataloader.dataset.pipeline[1].num_patches = 2
+    cfg_b.data_preprocessor.views.num_patches = 2
     cfg_b.optim_wrapper.optimizer.lr = 0.03
     assert cfg_b.model.init_cfg.type == 'Pretrained'
     cfg_b.model.init_cfg.checkpoint = str(ckpt_a)

@@ -27,7 +27,9 @@ from mmpretrain.registry import DATASETS, MODELS
 
 from _utils import small_cfg
 
-STAGE1 = 'dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
+# the per-image reference pipeline (PBSDMultiView); the batched views: STAGE1_BATCHED
+STAGE1 = 'dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100_per-image.py'
+STAGE1_BATCHED = 'dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
 STAGE2 = 'dscl/dscl-pbsd_r32_crt-1xb512-10e_cifar10-lt-r100.py'
 BASE_CHANNELS = 4  # narrowed ResNet: last stage 4 * 4 = 16 channels, 8 x 8 at 32 px
 DEPTH = 20
@@ -55,15 +57,19 @@ def _balanced_indices(cfg, per_class):
 
 def _stage1_cfg(work_dir, root, *, per_class=4, batch_size=8, max_epochs=2, queue_len=32,
                 num_patches=2, lr=0.05, momentum=None, checkpoint_interval=None,
-                flip_only_views=False):
+                flip_only_views=False, config=STAGE1):
     """The CIFAR-10-LT DSCL + PBSD config, shrunk to a short CPU run on real images."""
-    cfg = small_cfg(STAGE1, work_dir, root, num_images=8, batch_size=batch_size,
+    cfg = small_cfg(config, work_dir, root, num_images=8, batch_size=batch_size,
                     max_epochs=max_epochs, checkpoint_interval=checkpoint_interval)
     cfg.train_dataloader.dataset.indices = _balanced_indices(cfg, per_class)
-    views = cfg.train_dataloader.dataset.pipeline[1]
-    views.num_patches = num_patches
-    if flip_only_views:
-        views.query_transforms = [dict(type='RandomFlip', prob=0.5)]
+    if config == STAGE1:
+        views = cfg.train_dataloader.dataset.pipeline[1]
+        views.num_patches = num_patches
+        if flip_only_views:
+            views.query_transforms = [dict(type='RandomFlip', prob=0.5)]
+    else:  # batched: the views are drawn by the data preprocessor
+        cfg.data_preprocessor.views.num_patches = num_patches
+        assert not flip_only_views
     _narrow(cfg.model)
     cfg.model.queue_len = queue_len
     if momentum is not None:
@@ -169,6 +175,33 @@ def test_resumed_run_ends_with_same_weights_and_queue(tmp_path, cifar10_jpeg_roo
     for name, value in resumed_state.items():
         assert torch.equal(value, full_state[name]), name
     assert len(resumed.model.queue) == len(full.model.queue) == 16
+
+
+def test_batched_views_run_resumes_exactly(tmp_path, cifar10_jpeg_root):
+    """The batched path (preloaded images, views / boxes / crops drawn by
+    BatchAugViewsDataPreprocessor from torch's generator in the main process): finite losses,
+    and a run resumed mid-epoch ends bit-identical to the uninterrupted one, queue included."""
+    def cfg(work_dir):
+        return _stage1_cfg(work_dir, cifar10_jpeg_root, per_class=3, batch_size=6, max_epochs=2,
+                           queue_len=16, checkpoint_interval=3, config=STAGE1_BATCHED)
+
+    full_cfg = cfg(tmp_path / 'full')
+    assert full_cfg.train_dataloader.dataset.preload
+    assert full_cfg.train_dataloader.dataset.pipeline == [dict(type='PackInputs')]
+    full = _train(full_cfg)
+    assert type(full.model.data_preprocessor).__name__ == 'BatchAugViewsDataPreprocessor'
+    hub = full.message_hub
+    for key in ('train/loss_dscl', 'train/loss_pbsd'):
+        assert np.isfinite(hub.get_scalar(key).data[0]).all()
+    iters = len(full.train_dataloader)
+    resumed_cfg = cfg(tmp_path / 'resumed')
+    resumed_cfg.resume = True
+    resumed_cfg.load_from = str(tmp_path / 'full' / 'iter_3.pth')
+    resumed = _train(resumed_cfg)
+    assert resumed.iter == full.iter == 2 * iters
+    full_state = full.model.state_dict()
+    for name, value in resumed.model.state_dict().items():
+        assert torch.equal(value, full_state[name]), name
 
 
 # ------------------------------------------------------------------ two gloo processes
