@@ -1,5 +1,6 @@
 """Per-sample random augmentation of a whole batch of tensors (kornia), on the model's device."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+import functools
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -115,6 +116,7 @@ def crop_resize(imgs: Tensor, boxes: Tensor, size: Tuple[int, int]) -> Tensor:
                          align_corners=True)
 
 
+@functools.lru_cache(maxsize=None)
 def _kornia_rrc():
     K = _kornia_augmentation()
 
