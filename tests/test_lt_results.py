@@ -241,3 +241,11 @@ def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):
     assert rows['bn-recal'][5] == 'cRT: within noise; NCM: better'
     assert 'noise (|seed 0 - seed 1| of the main config): cRT 1.00, NCM 0.50.' in (
         tmp_path / 'r.md').read_text()
+
+
+def test_logged_commands_name_paths_relative_to_the_repository():
+    root = str(lt_results.ROOT)
+    line = f'python3 tools/train.py x.py --work-dir {root}/work_dirs/a --cfg-options c={root}/b.pth'
+    assert lt_results.repo_relative(line) == (
+        'python3 tools/train.py x.py --work-dir work_dirs/a --cfg-options c=b.pth')
+    assert lt_results.repo_relative('/elsewhere/x') == '/elsewhere/x'

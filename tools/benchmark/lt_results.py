@@ -169,6 +169,7 @@ class Runner:
     def call(self, cmd, env=None):
         env_prefix = ' '.join(f'{k}={v}' for k, v in (env or {}).items())
         line = (env_prefix + ' ' if env_prefix else '') + ' '.join(shlex.quote(str(c)) for c in cmd)
+        line = repo_relative(line)
         with open(self.work_dir / 'commands.sh', 'a') as f:
             f.write(line + '\n')
         print(f'+ {line}', flush=True)
@@ -314,6 +315,12 @@ class Runner:
                 self.cfrl()
             else:
                 self.contrastive(method)
+
+
+def repo_relative(text: str) -> str:
+    """``text`` with the repository's absolute path dropped from the paths under it (commands are
+    run from the repository root, so they stay valid)."""
+    return text.replace(str(ROOT) + os.sep, '')
 
 
 def last_val_top1(run_dir: Path) -> float:
@@ -482,7 +489,7 @@ def section(work_dir: Path, doc_dir: Path):
     commands = work_dir / 'commands.sh'
     if commands.exists():
         lines += ['Commands that produced these rows (`commands.sh` of the run):', '', '```bash',
-                  commands.read_text().strip(), '```', '']
+                  repo_relative(commands.read_text().strip()), '```', '']
     return '\n'.join(lines), plot
 
 
@@ -573,7 +580,7 @@ def fidelity_section(work_dir: Path):
     commands = work_dir / 'commands.sh'
     if commands.exists():
         lines += ['Commands (`commands.sh` of the run):', '', '```bash',
-                  commands.read_text().strip(), '```', '']
+                  repo_relative(commands.read_text().strip()), '```', '']
     return '\n'.join(lines)
 
 
