@@ -239,8 +239,14 @@ def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):
     assert rows['zero-init'][1:6] == ['62.00', '+2.00', '55.20', '+0.20',
                                       'cRT: better; NCM: within noise']
     assert rows['bn-recal'][5] == 'cRT: within noise; NCM: better'
-    assert 'noise (|seed 0 - seed 1| of the main config): cRT 1.00, NCM 0.50.' in (
+    assert 'noise (range of the main config over its seeds): cRT 1.00, NCM 0.50.' in (
         tmp_path / 'r.md').read_text()
+    # a third seed widens the range
+    fake_run(wd / 'mmlt-seed2', 10, 2, dict(top1=61.5))
+    fake_run(wd / 'mmlt-seed2-ncm', 0, 1, dict(top1=55.0))
+    rows = table_rows(lt_results.write_table([wd], tmp_path / 'r.md'))
+    assert rows['zero-init'][5] == 'cRT: within noise; NCM: within noise'
+    assert 'cRT 2.50, NCM 0.50.' in (tmp_path / 'r.md').read_text()
 
 
 def test_logged_commands_name_paths_relative_to_the_repository():
