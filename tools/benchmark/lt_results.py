@@ -77,14 +77,16 @@ ROWS = [
 # the paper's ordering (Xuan & Zhang, AAAI 2024, Table 1), checked on our numbers
 ORDERING = ('scl', 'dscl', 'dscl-pbsd')
 
-# The fidelity A/B of the DSCL + PBSD recipe: each arm changes one thing to the DSCL authors'
-# behaviour (config in configs/dscl/fidelity/, see its comment); stage-2 arms reuse the stage 1
-# of 'mmlt' (the main config). arm -> stage1 config / cfg-options / cRT config / NCM config.
+# The fidelity A/B of the DSCL + PBSD recipe: each arm changes one thing of 'mmlt' (the main
+# config as it was when the A/B ran, pinned in configs/dscl/fidelity/*_ab-baseline.py) to the DSCL
+# authors' behaviour (config in configs/dscl/fidelity/, see its comment); stage-2 arms reuse the
+# stage 1 of 'mmlt'. arm -> stage1 config / cfg-options / cRT config / NCM config.
 _FID = 'configs/dscl/fidelity'
 FIDELITY = {
     'cifar10': {
-        'mmlt': dict(stage1='configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
-                     what="mmlt's main config"),
+        'mmlt': dict(stage1=f'{_FID}/dscl-pbsd_r32_cifar10-lt-r100_ab-baseline.py',
+                     crt=f'{_FID}/dscl-pbsd_r32_crt_cifar10-lt-r100_ab-baseline.py',
+                     what="mmlt's main config when the A/B ran"),
         'mmlt-seed1': dict(options=['randomness.seed=1'], what='the same, seed 1 (noise)'),
         'mmlt-seed2': dict(options=['randomness.seed=2'], what='the same, seed 2 (noise)'),
         'authors-crop-order': dict(
@@ -107,7 +109,7 @@ FIDELITY = {
                          what='BatchNorm statistics re-estimated on stage-2 images'),
         # not an authors' item: the per-image reference pipeline vs the batched fast path
         'per-image': dict(
-            stage1='configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100_per-image.py',
+            stage1=f'{_FID}/dscl-pbsd_r32_cifar10-lt-r100_ab-baseline_per-image.py',
             what='per-image reference pipeline instead of the batched views (fast-path check)'),
     },
 }
@@ -246,8 +248,8 @@ class Runner:
                 raise ValueError(f'unknown A/B arm {arm!r}; choose from {list(arms)}')
             spec = arms[arm]
             self.two_stage(arm, spec.get('stage1', arms['mmlt']['stage1']),
-                           spec.get('options', ()), spec.get('crt'), spec.get('ncm'),
-                           spec.get('stage1_name'))
+                           spec.get('options', ()), spec.get('crt', arms['mmlt']['crt']),
+                           spec.get('ncm'), spec.get('stage1_name'))
 
     def cfrl(self):
         tag, dn = self.spec['tag'], self.spec['dn']

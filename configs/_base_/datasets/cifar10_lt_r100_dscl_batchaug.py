@@ -16,9 +16,10 @@ view_color = [
     dict(type='RandomGrayscale', p=0.2),
 ]
 view_augments = view_geometric + view_color
+patch_augments = view_augments[1:]  # each crop: flip, jitter, grayscale
 pbsd_views = dict(
     query=view_augments,
-    patch=view_augments[1:],
+    patch=patch_augments,
     num_patches=5,
     patch_size=16,
     scale=(0.05, 0.6),

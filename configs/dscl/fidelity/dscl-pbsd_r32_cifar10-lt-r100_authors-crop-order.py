@@ -3,7 +3,7 @@
 # BEFORE its colour steps, so only each crop's own flip / jitter / grayscale colours it. mmlt's
 # other order (the main config's): crops of the fully augmented query, which inherit its colour
 # jitter and grayscale before their own.
-_base_ = '../dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
+_base_ = './dscl-pbsd_r32_cifar10-lt-r100_ab-baseline.py'
 
 data_preprocessor = dict(
     views=dict(query={{_base_.view_geometric}}, query_color={{_base_.view_color}}))

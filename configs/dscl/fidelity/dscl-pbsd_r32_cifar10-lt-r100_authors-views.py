@@ -2,7 +2,7 @@
 # random resized crops of scale (0.08, 1) instead of MoCo v2's (0.2, 1); the query keeps the
 # jitter (hue 0.1) p 0.8 and grayscale p 0.2, the key gets jitter without hue always and a flip,
 # no grayscale. The crops are cut as in the main config (this arm changes the global views only).
-_base_ = '../dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py'
+_base_ = './dscl-pbsd_r32_cifar10-lt-r100_ab-baseline.py'
 
 data_preprocessor = dict(
     views=dict(
