@@ -536,6 +536,61 @@ def test_text_list_errors_name_file_and_line(tmp_path, text, match):
         LTListDataset(ann, num_classes=3)
 
 
+def test_text_list_bom_and_crlf(tmp_path):
+    # a list saved by a Windows editor: BOM before the first path, CRLF ends
+    ann = tmp_path / 'l.txt'
+    ann.write_bytes('a/x.jpg 1\r\nb/y.jpg 0\r\n'.encode('utf-8-sig'))
+    assert ann.read_bytes().startswith(b'\xef\xbb\xbf')
+    ds = LTListDataset(str(ann), data_prefix='/root', num_classes=2)
+    assert [ds.get_data_info(i)['img_path'] for i in range(2)] == [
+        '/root/a/x.jpg', '/root/b/y.jpg'
+    ]
+    assert ds.get_gt_labels().tolist() == [1, 0]
+    js = tmp_path / 'l.json'
+    js.write_bytes(json.dumps(dict(num_classes=2, annotations=[
+        dict(fpath='a/x.jpg', category_id=1)])).encode('utf-8-sig'))
+    assert LTListDataset(str(js), test_mode=True).get_gt_labels().tolist() \
+        == [1]
+
+
+@pytest.mark.parametrize('text, match', [
+    ('a.jpg 0\nb.jpg 1\n./a.jpg 2\n',
+     r"l\.txt:3: './a\.jpg' has label 2, but .*l\.txt:1 gives it label 0"),
+    ('a.jpg 0\n../secret.jpg 1\n', r"l\.txt:2: path '\.\./secret\.jpg' "
+     'leaves the image root'),
+    ('a/../../b.jpg 0\n', r'l\.txt:1: path .* leaves the image root'),
+    ('/etc/passwd 0\n', r"l\.txt:1: path '/etc/passwd' leaves"),
+])
+def test_text_list_duplicates_and_escaping_paths(tmp_path, text, match):
+    ann = _write(tmp_path / 'l.txt', text)
+    with pytest.raises(ValueError, match=match):
+        LTListDataset(ann, num_classes=3)
+
+
+def test_list_same_image_twice_with_one_label_is_kept(tmp_path):
+    # repeated entries with the same label are legal (oversampled lists)
+    ann = _write(tmp_path / 'l.txt', 'a.jpg 0\nb.jpg 1\na.jpg 0\nc/../c.jpg 2'
+                 '\n')
+    assert len(LTListDataset(ann, num_classes=3)) == 4
+
+
+def test_json_list_duplicates_and_escaping_paths(tmp_path):
+    def js(anns):
+        return _write(tmp_path / 'a.json',
+                      json.dumps(dict(num_classes=3, annotations=anns)))
+
+    a0 = dict(fpath='a.jpg', category_id=0)
+    with pytest.raises(ValueError, match=r"annotation 1: 'a\.jpg' has label 1"
+                       r', but .*annotation 0 gives it label 0'):
+        LTListDataset(js([a0, dict(fpath='a.jpg', category_id=1)]),
+                      test_mode=True)
+    with pytest.raises(ValueError, match=r'annotation 1: path .* leaves'):
+        LTListDataset(js([a0, dict(fpath='../x.jpg', category_id=1)]),
+                      test_mode=True)
+    with pytest.raises(ValueError, match=r'annotation 0: fpath 3 is not'):
+        LTListDataset(js([dict(fpath=3, category_id=1)]), test_mode=True)
+
+
 def test_list_errors_missing_files_and_empty_classes(tmp_path):
     missing = tmp_path / 'nope' / 'ImageNet_LT_train.txt'
     with pytest.raises(FileNotFoundError, match=str(missing)):

@@ -7,9 +7,13 @@ Two list formats are read:
   "Large-Scale Long-Tailed Recognition in an Open World", CVPR 2019, and of
   Kang et al., "Decoupling Representation and Classifier", ICLR 2020);
   the line is split on its LAST whitespace, so paths may hold spaces, and
-  blank lines are skipped;
+  blank lines are skipped; a UTF-8 byte-order mark and CRLF line ends (lists
+  written on Windows) are accepted;
 * JSON, ``{"num_classes": N, "annotations": [{"fpath": ..., "category_id":
   ...}, ...]}`` (the format of the DSCL / PaCo code bases).
+
+Both refuse a path that leaves the image root (absolute, or ``..`` above it)
+and an image listed twice with different labels, naming both lines.
 """
 import json
 import os.path as osp
@@ -28,6 +32,30 @@ def _check_file(path: str, what: str) -> None:
         raise FileNotFoundError(f'{path}: {what} not found')
 
 
+def _check_relative(rel: str, where: str) -> None:
+    """Refuse a list path that would leave the image root."""
+    norm = osp.normpath(rel.replace('\\', '/'))
+    if osp.isabs(rel) or norm == '..' or norm.startswith('../'):
+        raise ValueError(f'{where}: path {rel!r} leaves the image root '
+                         '(absolute or ".."); list paths must be relative '
+                         'to data_prefix')
+
+
+class _DuplicateCheck:
+    """Remember where each path was listed; an image listed again with a
+    different label is an error naming both places."""
+
+    def __init__(self) -> None:
+        self.seen = {}
+
+    def __call__(self, rel: str, label: int, where: str) -> None:
+        key = osp.normpath(rel)
+        first = self.seen.setdefault(key, (label, where))
+        if first[0] != label:
+            raise ValueError(f'{where}: {rel!r} has label {label}, but '
+                             f'{first[1]} gives it label {first[0]}')
+
+
 def read_text_list(path: str,
                    num_classes: int) -> Tuple[List[str], np.ndarray]:
     """Read a ``relative/path label`` list.
@@ -42,12 +70,15 @@ def read_text_list(path: str,
     Raises:
         FileNotFoundError: If ``path`` does not exist.
         ValueError: ``'{path}:{line}: ...'`` for a line without a label, a
-            non-integer label or a label outside ``[0, num_classes)``.
+            non-integer label, a label outside ``[0, num_classes)``, a path
+            that leaves the image root, or a path listed again with another
+            label (both lines named).
     """
     _check_file(path, 'annotation file')
-    with open(path, encoding='utf-8') as f:
-        lines = f.read().splitlines()
+    with open(path, encoding='utf-8-sig') as f:  # -sig: drop a BOM
+        lines = f.read().splitlines()  # \n, \r\n and \r alike
     paths, labels = [], []
+    duplicate = _DuplicateCheck()
     for lineno, line in enumerate(lines, 1):
         parts = line.rsplit(None, 1)
         if not parts:
@@ -64,7 +95,10 @@ def read_text_list(path: str,
         if not 0 <= label < num_classes:
             raise ValueError(f'{path}:{lineno}: label {label} outside '
                              f'[0, {num_classes})')
-        paths.append(rel.lstrip())
+        rel = rel.lstrip()
+        _check_relative(rel, f'{path}:{lineno}')
+        duplicate(rel, label, f'{path}:{lineno}')
+        paths.append(rel)
         labels.append(label)
     return paths, np.asarray(labels, dtype=np.int64)
 
@@ -90,7 +124,7 @@ def read_json_list(
             structure, a missing field or a label out of range.
     """
     _check_file(path, 'annotation file')
-    with open(path, encoding='utf-8') as f:
+    with open(path, encoding='utf-8-sig') as f:  # -sig: drop a BOM
         try:
             data = json.load(f)
         except json.JSONDecodeError as e:
@@ -108,6 +142,7 @@ def read_json_list(
         raise ValueError(f'{path}: num_classes {file_classes} in the file '
                          f'but {num_classes} expected')
     paths, labels = [], []
+    duplicate = _DuplicateCheck()
     for i, ann in enumerate(data['annotations']):
         try:
             rel, label = ann['fpath'], ann['category_id']
@@ -120,6 +155,11 @@ def read_json_list(
         if not 0 <= label < num_classes:
             raise ValueError(f'{path}: annotation {i}: label {label} '
                              f'outside [0, {num_classes})')
+        if not isinstance(rel, str):
+            raise ValueError(f'{path}: annotation {i}: fpath {rel!r} is not '
+                             'a string')
+        _check_relative(rel, f'{path}: annotation {i}')
+        duplicate(rel, label, f'{path}: annotation {i}')
         paths.append(rel)
         labels.append(label)
     return paths, np.asarray(labels, dtype=np.int64), num_classes
@@ -137,7 +177,7 @@ def read_class_counts(path: str, num_classes: int) -> np.ndarray:
         count 0).
     """
     _check_file(path, 'class counts file')
-    with open(path, encoding='utf-8') as f:
+    with open(path, encoding='utf-8-sig') as f:
         data = json.load(f)
     if isinstance(data, list):
         data = dict(enumerate(data))
