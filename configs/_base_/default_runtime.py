@@ -2,6 +2,7 @@
 # hooks that put the sampler position and the RNG states into checkpoints, so that a resumed run
 # (mid-epoch included) continues exactly. Configs that set their own custom_hooks keep them with
 # SamplerStateHook and RandomStateHook again (custom_hooks lists are replaced, not merged).
+# InvalidLossHook stops a run at the first NaN/Inf loss term, before anything is saved.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmlt'], allow_failed_imports=False)
@@ -9,6 +10,7 @@ custom_imports = dict(imports=['mmlt'], allow_failed_imports=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3, save_last=True),
+    invalid_loss=dict(type='InvalidLossHook'),
 )
 custom_hooks = [dict(type='SamplerStateHook'), dict(type='RandomStateHook')]
 randomness = dict(seed=0, deterministic=False)

@@ -3,3 +3,4 @@ from .sampler_state_hook import SamplerStateHook  # noqa: F401
 from .random_state_hook import RandomStateHook  # noqa: F401
 from .bn_recalibration_hook import BNRecalibrationHook  # noqa: F401
 from .compile_hook import TorchCompileHook  # noqa: F401
+from .invalid_loss_hook import InvalidLossHook  # noqa: F401
