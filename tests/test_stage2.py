@@ -388,6 +388,29 @@ def test_ncm_runs_in_runner_test(cifar10_jpeg_root, tmp_path):
     assert head.feat_center.abs().sum() > 0
 
 
+def test_ncm_with_bn_recalibration_before_the_class_means(cifar10_jpeg_root, tmp_path):
+    """BNRecalibrationHook(before_test) runs before ClassMeanHook: it must not call the NCM head,
+    whose means do not exist yet, and the means must be those of the recalibrated backbone."""
+    cfg = small_stage1_cfg(cifar10_jpeg_root, tmp_path)
+    cfg.model = dict(cfg.model, type='ImageClassifier',
+                     head=dict(type='NCMHead', num_classes=10, in_channels=64))
+    loader = cfg.train_dataloader
+    cfg.custom_hooks = [dict(type='ClassMeanHook', dataloader=loader),
+                        dict(type='BNRecalibrationHook', dataloader=loader,
+                             before_train=False, before_test=True)]
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler'):
+        cfg.pop(key, None)
+    cfg.default_hooks.pop('checkpoint', None)
+    runner = Runner.from_cfg(cfg)
+    bn = runner.model.backbone.bn1
+    before = bn.running_mean.clone()
+    runner.test()
+    assert not torch.allclose(bn.running_mean, before)  # recalibrated
+    assert not bn.training
+    head = runner.model.head
+    assert torch.allclose(head.class_means.norm(dim=1), torch.ones(10), atol=1e-5)
+
+
 def small_crt_cfg(cifar10_jpeg_root, work_dir, shuffle=True, custom_hooks=()):
     """A one-epoch cRT run (DecoupledClassifier) on a saved random stage-1 model, which is
     returned too."""

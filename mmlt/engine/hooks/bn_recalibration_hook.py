@@ -3,6 +3,7 @@ import copy
 from typing import Dict, Optional, Union
 
 import torch
+from torch import nn
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -10,6 +11,25 @@ from mmpretrain.engine.hooks.precise_bn_hook import update_bn_stats
 from mmpretrain.registry import HOOKS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
+
+
+class _FeatureForward(nn.Module):
+    """``model`` seen by ``update_bn_stats`` as its feature extractor only.
+
+    ``update_bn_stats`` calls ``model(**data)`` (``mode='tensor'``), which for a classifier also
+    runs the head; an NCM head whose class means are not computed yet refuses to run, and no
+    head has BatchNorm statistics to re-estimate. Models without ``extract_feat`` run whole.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.data_preprocessor = model.data_preprocessor
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if hasattr(self.model, 'extract_feat'):
+            return self.model.extract_feat(inputs)
+        return self.model(inputs, data_samples, mode=mode)
 
 
 @HOOKS.register_module()
@@ -77,7 +97,7 @@ class BNRecalibrationHook(Hook):
         for bn in bns:
             bn.train()
         try:
-            update_bn_stats(model, loader, num_samples, logger='current')
+            update_bn_stats(_FeatureForward(model), loader, num_samples, logger='current')
         finally:
             model.train(was_training)
         print_log(f'BNRecalibrationHook: {len(bns)} BatchNorm layers re-estimated on about '
