@@ -2,7 +2,8 @@
 # hooks that put the sampler position and the RNG states into checkpoints, so that a resumed run
 # (mid-epoch included) continues exactly. Configs that set their own custom_hooks keep them with
 # SamplerStateHook and RandomStateHook again (custom_hooks lists are replaced, not merged).
-# InvalidLossHook stops a run at the first NaN/Inf loss term, before anything is saved.
+# InvalidLossHook stops a run at the first NaN/Inf loss term, before anything is saved;
+# CheckpointShapeHook refuses a --resume / load_from checkpoint whose queue or head has other shapes.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmlt'], allow_failed_imports=False)
@@ -11,6 +12,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3, save_last=True),
     invalid_loss=dict(type='InvalidLossHook'),
+    checkpoint_shapes=dict(type='CheckpointShapeHook'),
 )
 custom_hooks = [dict(type='SamplerStateHook'), dict(type='RandomStateHook')]
 randomness = dict(seed=0, deterministic=False)
