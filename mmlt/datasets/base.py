@@ -246,25 +246,51 @@ class LTDatasetMixin:
     batched augmentation of :class:`mmlt.models.utils.BatchAugViewsDataPreprocessor`
     / ``BatchAugClsDataPreprocessor`` the dataloader then needs no worker
     process. An unreadable file fails here, naming it.
+
+    ``verify=True`` opens every image file of the split completely once, when
+    the data list is built (before preloading), and raises one error that
+    lists every missing, empty, unreadable or truncated file with its list
+    line (``tools/verify_dataset.py`` does the same from a config, in
+    parallel workers, without raising).
+
+    ``skip_bad_images=True``: an image that fails in the pipeline during the
+    run (the error names it either way) is logged and replaced by the next
+    image of the same class (in dataset order, so a resumed run replaces it
+    the same way), so one corrupt file among millions does not end a long
+    run. Without it (the default) the run stops with the error.
     """
 
-    def __init__(self, *args, preload: bool = False, **kwargs) -> None:
+    def __init__(self, *args, preload: bool = False, verify: bool = False,
+                 skip_bad_images: bool = False, **kwargs) -> None:
         self.preload = bool(preload)
+        self.verify = bool(verify)
+        self.skip_bad_images = bool(skip_bad_images)
+        self._bad_indices = set()
+        self._class_index = None
         super().__init__(*args, **kwargs)
 
     def filter_data(self) -> List[dict]:
-        """mmengine's filtering (none by default), then the opt-in preloading
-        (the last step before the data list is serialised)."""
+        """mmengine's filtering (none by default), then the opt-in image check and
+        preloading (the last steps before the data list is serialised)."""
         data_list = super().filter_data()
+        if not (self.preload or self.verify):
+            return data_list
+        # only the entries that `indices` (applied next by mmengine) keeps
+        keep = range(len(data_list))
+        if isinstance(self._indices, int):
+            keep = range(min(self._indices, len(data_list)))
+        elif self._indices is not None:
+            keep = self._indices
+        keep = sorted(set(keep))
+        if self.verify:
+            from .verify import raise_if_bad, verify_images
+            entries = [data_list[i] for i in keep]
+            bad = verify_images(entries, progress=False,
+                                ann_file=getattr(self, 'ann_file', '') or '')
+            raise_if_bad(bad, f'{self.__class__.__name__} (verify=True)', len(entries))
         if self.preload:
-            # only the entries that `indices` (applied next by mmengine) keeps
-            keep = range(len(data_list))
-            if isinstance(self._indices, int):
-                keep = range(min(self._indices, len(data_list)))
-            elif self._indices is not None:
-                keep = self._indices
             data_list = list(data_list)
-            for i in set(keep):
+            for i in keep:
                 data_list[i] = preload_entry(data_list[i])
         return data_list
 
@@ -305,6 +331,8 @@ class LTDatasetMixin:
             return self.pipeline(data_info)
         except Exception as e:
             where = data_info.get('img_path')
+            if self.skip_bad_images and where is not None:
+                return self._prepare_replacement(idx, where, e)
             if where is None or where in str(e):
                 raise
             msg = (f'{where}: failed to prepare sample {idx} of '
@@ -314,6 +342,29 @@ class LTDatasetMixin:
             except Exception:  # exception types with other signatures
                 err = RuntimeError(msg)
             raise err from e
+
+
+    def _prepare_replacement(self, idx: int, path: str, error: Exception):
+        """``skip_bad_images``: the next loadable image of ``idx``'s class."""
+        from mmengine.logging import print_log
+        self._bad_indices.add(idx)
+        if self._class_index is None:
+            labels = np.asarray(self.get_gt_labels(), dtype=np.int64)
+            self._class_index = (labels, {c: np.flatnonzero(labels == c)
+                                          for c in np.unique(labels)})
+        labels, by_class = self._class_index
+        same = by_class[labels[idx]]
+        start = int(np.searchsorted(same, idx))
+        for k in range(1, len(same)):
+            other = int(same[(start + k) % len(same)])
+            if other in self._bad_indices:
+                continue
+            print_log(f'skip_bad_images: {path} (sample {idx}, class {labels[idx]}) failed '
+                      f'({type(error).__name__}: {error}); using sample {other} of the same '
+                      'class instead', logger='current', level=30)
+            return self.prepare_data(other)
+        raise RuntimeError(f'skip_bad_images: {path} failed and no other image of class '
+                           f'{labels[idx]} can be loaded') from error
 
 
 class LDAMSubsetMixin(LTDatasetMixin):

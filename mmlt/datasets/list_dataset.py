@@ -56,16 +56,18 @@ class _DuplicateCheck:
                              f'{first[1]} gives it label {first[0]}')
 
 
-def read_text_list(path: str,
-                   num_classes: int) -> Tuple[List[str], np.ndarray]:
+def read_text_list(path: str, num_classes: int, return_lines: bool = False) -> tuple:
     """Read a ``relative/path label`` list.
 
     Args:
         path (str): The list file.
         num_classes (int): Labels must lie in ``[0, num_classes)``.
+        return_lines (bool): Also return each entry's line number (1-based).
+            Defaults to False.
 
     Returns:
-        tuple[list[str], np.ndarray]: Relative paths and int64 labels.
+        tuple[list[str], np.ndarray]: Relative paths and int64 labels (and
+        the list of line numbers with ``return_lines``).
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
@@ -77,7 +79,7 @@ def read_text_list(path: str,
     _check_file(path, 'annotation file')
     with open(path, encoding='utf-8-sig') as f:  # -sig: drop a BOM
         lines = f.read().splitlines()  # \n, \r\n and \r alike
-    paths, labels = [], []
+    paths, labels, linenos = [], [], []
     duplicate = _DuplicateCheck()
     for lineno, line in enumerate(lines, 1):
         parts = line.rsplit(None, 1)
@@ -100,6 +102,9 @@ def read_text_list(path: str,
         duplicate(rel, label, f'{path}:{lineno}')
         paths.append(rel)
         labels.append(label)
+        linenos.append(lineno)
+    if return_lines:
+        return paths, np.asarray(labels, dtype=np.int64), linenos
     return paths, np.asarray(labels, dtype=np.int64)
 
 
@@ -288,12 +293,18 @@ class LTListDataset(LTDatasetMixin, BaseDataset):
                                'unknown before the list is loaded')
         return len(classes)
 
-    def _read_list(self, path: str) -> Tuple[List[str], np.ndarray]:
-        """Read a text or JSON list, fixing ``num_classes`` on first use."""
+    def _read_list(self, path: str, return_where: bool = False) -> tuple:
+        """Read a text or JSON list, fixing ``num_classes`` on first use.
+
+        With ``return_where``, also each entry's place in the file: a dict
+        ``ann_line`` (text) or ``ann_index`` (JSON) per entry.
+        """
         if path.lower().endswith('.json'):
             paths, labels, num_classes = read_json_list(
                 path, self._num_classes)
             self._num_classes = num_classes
+            if return_where:
+                return paths, labels, [dict(ann_index=i) for i in range(len(paths))]
             return paths, labels
         if self._num_classes is None:
             classes = self._metainfo.get('classes')
@@ -302,6 +313,9 @@ class LTListDataset(LTDatasetMixin, BaseDataset):
                     f'{path}: num_classes is required for a text list '
                     '(pass num_classes or classes)')
             self._num_classes = len(classes)
+        if return_where:
+            paths, labels, lines = read_text_list(path, self._num_classes, return_lines=True)
+            return paths, labels, [dict(ann_line=n) for n in lines]
         return read_text_list(path, self._num_classes)
 
     def _train_counts(
@@ -322,8 +336,9 @@ class LTListDataset(LTDatasetMixin, BaseDataset):
         return None, None
 
     def load_data_list(self) -> List[dict]:
-        """Parse the list into ``dict(img_path, gt_label)`` entries."""
-        paths, labels = self._read_list(self.ann_file)
+        """Parse the list into ``dict(img_path, gt_label, ann_line | ann_index)`` entries
+        (the place in the list is what error messages and ``verify`` name)."""
+        paths, labels, where = self._read_list(self.ann_file, return_where=True)
         classes = self._metainfo.get('classes')
         if classes is None:
             self._metainfo['classes'] = tuple(
@@ -341,8 +356,8 @@ class LTListDataset(LTDatasetMixin, BaseDataset):
         prefix = self.img_prefix
         join = osp.join
         return [
-            dict(img_path=join(prefix, rel), gt_label=int(label))
-            for rel, label in zip(paths, labels)
+            dict(img_path=join(prefix, rel), gt_label=int(label), **w)
+            for rel, label, w in zip(paths, labels, where)
         ]
 
 
