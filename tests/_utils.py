@@ -35,7 +35,7 @@ def small_cfg(config: str, work_dir, data_root, *, num_images: int = 256, batch_
     cfg.param_scheduler = []
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=checkpoint_interval or max_epochs,
         by_epoch=checkpoint_interval is None)
     cfg.randomness = dict(seed=0, deterministic=True)

@@ -80,7 +80,7 @@ def variant_config(path: str, batched: bool, channels_last: bool, num_images: in
         cfg[key] = None
     cfg.default_hooks.logger.interval = 1
     cfg.log_processor = dict(cfg.get('log_processor') or {}, window_size=1)  # raw, not smoothed
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000, save_last=False)
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', interval=1000, save_last=False)
     if cfg.model.get('init_cfg'):  # CFRL stage 1b starts from stage 1a: not needed for speed
         cfg.model.init_cfg = None
     return cfg

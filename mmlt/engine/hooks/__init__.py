@@ -5,3 +5,4 @@ from .bn_recalibration_hook import BNRecalibrationHook  # noqa: F401
 from .compile_hook import TorchCompileHook  # noqa: F401
 from .invalid_loss_hook import InvalidLossHook  # noqa: F401
 from .checkpoint_shape_hook import CheckpointShapeHook  # noqa: F401
+from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401

@@ -48,11 +48,13 @@ class RandomStateHook(Hook):
     an epoch: weights, optimizer, sampler order and queues still continue exactly, augmentations
     are re-drawn.
 
-    Timing matters. Creating a dataloader iterator draws one number from torch's generator, which
-    happens at every epoch start in the uninterrupted run but also right after a mid-epoch
-    resume. So Python's and numpy's states are restored when the checkpoint is loaded (before the
-    first batch is loaded), torch's either then (epoch-end checkpoint: the uninterrupted run also
-    creates its iterator next) or just before the first resumed iteration (mid-epoch checkpoint).
+    Dataloaders draw from their own generator. Creating a dataloader iterator draws one number
+    (the workers' base seed) from torch's generator, at every epoch start and every validation,
+    in an order a resumed run cannot repeat (a run resumed from a checkpoint saved at the last
+    iteration of an epoch creates an empty iterator for the rest of that epoch first). So in
+    ``before_train`` every train / val / test dataloader without a ``generator`` gets one, seeded
+    with the run's seed, and the global generators serve the augmentation and the model alone;
+    the states are then restored when the checkpoint is loaded.
 
     Exactness is for epoch-based loops: mmengine's iteration-based loop replays the dataloader
     after a resume (drawing augmentations for batches it then drops), so there the states are
@@ -63,8 +65,15 @@ class RandomStateHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self) -> None:
-        self._pending_torch_state = None
         self._gathered = None
+
+    def before_train(self, runner) -> None:
+        """Give the run's dataloaders their own generator (see the class docstring)."""
+        seed = runner.seed if runner.seed is not None else 0
+        for name in ('_train_loop', '_val_loop', '_test_loop'):
+            loader = getattr(getattr(runner, name, None), 'dataloader', None)
+            if loader is not None and getattr(loader, 'generator', 1) is None:
+                loader.generator = torch.Generator().manual_seed(seed)
 
     # ``Runner.save_checkpoint`` (and so ``before_save_checkpoint``) runs on rank 0 only, so the
     # other ranks' states are gathered by every rank just before the CheckpointHook (priority
@@ -108,26 +117,5 @@ class RandomStateHook(Hook):
                 f'processes, this run has {world_size}; keeping fresh seeds.',
                 logger='current', level=30)
             return
-        state = saved['states'][rank]
-        meta = checkpoint.get('meta', {})
-        mid_epoch = self._is_mid_epoch(runner, meta)
-        set_random_state(state, which=('python', 'numpy') if mid_epoch else
-                         ('python', 'numpy', 'torch', 'cuda'))
-        self._pending_torch_state = state if mid_epoch else None
+        set_random_state(saved['states'][rank])
 
-    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        if self._pending_torch_state is not None:
-            set_random_state(self._pending_torch_state, which=('torch', 'cuda'))
-            self._pending_torch_state = None
-
-    @staticmethod
-    def _is_mid_epoch(runner, meta: dict) -> bool:
-        """Whether the checkpoint was saved inside an epoch of an epoch-based loop."""
-        loop = getattr(runner, '_train_loop', None)
-        loader = getattr(loop, 'dataloader', None)
-        if loader is None or 'iter' not in meta or 'epoch' not in meta:
-            return False
-        from mmengine.runner import EpochBasedTrainLoop
-        if not isinstance(loop, EpochBasedTrainLoop):
-            return False
-        return meta['iter'] - meta['epoch'] * len(loader) > 0
