@@ -141,6 +141,19 @@ def test_table_is_made_from_the_run_folders(tmp_path):
     assert '| CIFAR-10-LT (IR 100) | CE | 70.4 |' in text
 
 
+def test_unfinished_run_is_named_not_tabled(tmp_path):
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    make_results(wd, scl=40.0, dscl=42.5, dscl_pbsd=45.25)
+    fake_run(wd / 'cfrl-image', 30, 40)  # stage 1 of CFRL stopped at epoch 30 of 53
+    (wd / 'cfrl-image' / 'cfrl-image_r32.py').write_text(
+        "model = dict(type='CFRL')\ntrain_cfg = dict(\n    by_epoch=True, max_epochs=53, "
+        "val_interval=1)\nval_cfg = None\n")
+    text = lt_results.write_table([wd], tmp_path / 'results.md')
+    assert 'CFRL + cRT' not in table_rows(text) and 'CFRL + NCM' not in table_rows(text)
+    assert '`cfrl-image` (CFRL + cRT and its other stage-2 rows): stage 1 at epoch 30 of 53' in text
+    assert text.count('`cfrl-image`') == 1
+
+
 def test_ordering_that_does_not_hold_is_reported(tmp_path):
     wd = tmp_path / 'results_cifar10-lt-r100'
     make_results(wd, scl=44.0, dscl=42.5, dscl_pbsd=45.0)

@@ -418,6 +418,35 @@ def collect(work_dir: Path):
     return rows
 
 
+def planned_epochs(folder: Path):
+    """``train_cfg.max_epochs`` of the config a training folder dumped (None if unknown)."""
+    for cfg in sorted(folder.glob('*.py')):
+        m = re.search(r'^train_cfg\s*=\s*dict\((.*?)\)\s*$', cfg.read_text(), re.M | re.S)
+        found = m and re.search(r'max_epochs\s*=\s*(\d+)', m.group(1))
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def in_progress(work_dir: Path, rows):
+    """Lines for the models of ROWS whose stage 1 has started but that have no test result:
+    an unfinished run is named, never put in the table."""
+    done = {r['key'] for r in rows}
+    lines, seen = [], set()
+    for label, stage1, _, result in ROWS:
+        if result in done:
+            continue
+        for folder in stage1:
+            if folder in seen or not (work_dir / folder).is_dir():
+                continue
+            seen.add(folder)
+            epoch, total = epochs_run(work_dir / folder), planned_epochs(work_dir / folder)
+            lines.append(f'- `{folder}` ({label} and its other stage-2 rows): stage 1 at epoch '
+                         f'{epoch or 0} of {total or "?"}; not reported until complete '
+                         '(`lt_results.py run` resumes it from its last checkpoint)')
+    return lines
+
+
 def ordering_check(rows, suffix=''):
     """Whether top-1 follows SCL < DSCL < DSCL + PBSD, for the rows whose folders are
     ``<method><suffix>`` (``''``: cRT, ``'-ncm'``: NCM)."""
@@ -474,6 +503,10 @@ def section(work_dir: Path, doc_dir: Path):
             f'{fmt(m.get("medium"))} | {fmt(m.get("few"))} | {fmt(m.get("top5"))} | '
             f'{r["epochs"]} | {r["device"]} | {r["minutes"]:.0f} | '
             f'{f"{pub[0]:.1f}" if pub else "-"} | {r["note"]} |')
+    running = in_progress(work_dir, rows)
+    if running:
+        lines += ['', 'Unfinished runs in this folder (no row until their schedule completes):',
+                  ''] + running
     lines += ['', 'Ordering of the DSCL paper (SCL < DSCL < DSCL + PBSD, top-1):', '',
               f'- with cRT (the paper\'s protocol): {ordering_check(rows)}',
               f'- with NCM: {ordering_check(rows, "-ncm")}', '']
