@@ -8,8 +8,8 @@ from scipy.stats import chisquare
 from torch.utils.data import Dataset
 
 import mmlt  # noqa: F401  (registers everything, applies compat fixes)
-from mmlt.datasets.samplers import (ClassBalancedSampler, ClassPowerSampler,
-                                    InstanceBalancedSampler,
+from mmlt.datasets.samplers import (ClassAwareSampler, ClassBalancedSampler,
+                                    ClassPowerSampler, InstanceBalancedSampler,
                                     ProgressiveBalancedSampler,
                                     SquareRootSampler)
 from mmlt.datasets.samplers import class_power_sampler as sampler_module
@@ -141,6 +141,7 @@ def test_progressive_schedule():
     (ClassPowerSampler, dict(q=1.0)),
     (ClassPowerSampler, dict(q=0.5)),
     (ProgressiveBalancedSampler, dict(total_epochs=3)),
+    (ClassAwareSampler, dict(num_samples_cls=4)),
 ])
 @pytest.mark.parametrize('round_up', [True, False])
 def test_ranks_get_disjoint_shares_of_the_global_draw(monkeypatch, cls, kwargs, round_up):
@@ -184,19 +185,23 @@ def test_same_seed_and_epoch_same_order():
 
 
 @pytest.mark.parametrize('world', [1, 2])
-@pytest.mark.parametrize('q', [1.0, 0.0])
-def test_resume_yields_tail_of_uninterrupted_epoch(monkeypatch, world, q):
+@pytest.mark.parametrize('cls,kwargs', [
+    (ClassPowerSampler, dict(q=1.0)),
+    (ClassPowerSampler, dict(q=0.0)),
+    (ClassAwareSampler, dict(num_samples_cls=4)),
+], ids=['q1', 'q0', 'class-aware'])
+def test_resume_yields_tail_of_uninterrupted_epoch(monkeypatch, world, cls, kwargs):
     ds = FakeLTDataset()
     for rank in range(world):
         monkeypatch.setattr(sampler_module, 'get_dist_info', lambda r=rank: (r, world))
-        ref = ClassPowerSampler(ds, q=q, seed=4)
+        ref = cls(ds, seed=4, **kwargs)
         ref.set_epoch(2)
         uninterrupted = list(ref)
         consumed_iters, batch = 5, 8
         state = ref.state_dict(consumed_samples=consumed_iters * batch * world)
         assert state['epoch'] == 2 and state['seed'] == 4
 
-        fresh = ClassPowerSampler(ds, q=q, seed=123)  # another seed: restored from state
+        fresh = cls(ds, seed=123, **kwargs)  # another seed: restored from state
         fresh.load_state_dict(copy.deepcopy(state))
         fresh.set_epoch(2)  # what DistSamplerSeedHook does before the epoch
         assert list(fresh) == uninterrupted[consumed_iters * batch:]
@@ -217,6 +222,155 @@ def test_skip_dropped_when_epoch_changes_and_bad_state():
         s.skip_once(len(ds) + 1)
     with pytest.raises(ValueError, match='epoch_size'):
         s.load_state_dict(dict(epoch=0, seed=0, consumed_samples=0, epoch_size=5))
+
+
+# --------------------------------------------------------------------------- #
+# Kang et al.'s class-aware sampling (ClassBalancedSampler(class_aware=True))
+# --------------------------------------------------------------------------- #
+MAX_X_CLASSES = max(COUNTS) * sum(n > 0 for n in COUNTS)  # 200 x 7 non-empty classes
+
+
+def class_streams(ds, indices):
+    """Each class's samples of the epoch, in order: {class: [index, ...]}."""
+    streams = {}
+    for i in indices:
+        streams.setdefault(int(ds.labels[i]), []).append(int(i))
+    return streams
+
+
+@pytest.mark.parametrize('k', [1, 4])
+def test_class_aware_epoch_gives_every_class_max_count(k):
+    ds = FakeLTDataset()
+    sampler = ClassAwareSampler(ds, num_samples_cls=k, seed=0)
+    assert sampler.epoch_size == len(sampler) == MAX_X_CLASSES == 1400
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        idx = list(sampler)
+        assert len(idx) == MAX_X_CLASSES
+        # k divides max_count: every non-empty class exactly max_count times, the empty one never
+        want = [max(COUNTS) if n else 0 for n in COUNTS]
+        assert class_histogram(ds, idx, len(COUNTS)).tolist() == want
+
+
+@pytest.mark.parametrize('k', [1, 3, 4])
+def test_class_aware_runs_and_rounds(k):
+    """Visits of k same-class samples; every round of C visits holds every class once."""
+    ds = FakeLTDataset()
+    present = [c for c, n in enumerate(COUNTS) if n]
+    sampler = ClassAwareSampler(ds, num_samples_cls=k, seed=1)
+    labels = ds.labels[np.asarray(list(sampler))]
+    assert len(labels) == MAX_X_CLASSES
+    visits = [labels[i:i + k] for i in range(0, len(labels), k)]
+    assert all(len(set(v)) == 1 for v in visits)
+    visit_classes = [int(v[0]) for v in visits]
+    C = len(present)
+    for r in range(0, len(visit_classes), C):
+        rnd = visit_classes[r:r + C]
+        assert len(set(rnd)) == len(rnd)  # no class twice in a round
+        if len(rnd) == C:
+            assert sorted(rnd) == present
+    # the rounds are shuffled, not a fixed class order
+    assert len({tuple(visit_classes[r:r + C]) for r in range(0, C * 10, C)}) > 1
+    if k == 3:  # 3 does not divide 200: counts differ by less than one visit
+        hist = np.bincount(labels, minlength=len(COUNTS))
+        assert hist.sum() == MAX_X_CLASSES and np.ptp(hist[present]) <= k
+
+
+@pytest.mark.parametrize('k', [1, 4])
+def test_class_aware_cycles_through_each_class(k):
+    """A class's stream is passes over all its images, each a fresh random permutation; the
+    stream runs on across visits (class 4 has 5 images and is visited 4 at a time)."""
+    ds = FakeLTDataset()
+    sampler = ClassAwareSampler(ds, num_samples_cls=k, seed=2)
+    streams = class_streams(ds, list(sampler))
+    for c, n in enumerate(COUNTS):
+        if not n:
+            assert c not in streams
+            continue
+        members = sorted(np.flatnonzero(ds.labels == c).tolist())
+        stream = streams[c]
+        passes = [stream[i:i + n] for i in range(0, len(stream), n)]
+        for p in passes:
+            if len(p) == n:
+                assert sorted(p) == members  # every image once before any repeats
+            else:
+                assert len(set(p)) == len(p)  # the cut last pass has no repeat either
+        if n > 2 and len(passes) > 2:
+            assert len({tuple(p) for p in passes}) > 1  # reshuffled per pass
+
+
+def test_class_aware_is_an_option_of_class_balanced():
+    from mmengine.registry import DATA_SAMPLERS
+    ds = FakeLTDataset()
+    option = ClassBalancedSampler(ds, class_aware=True, num_samples_cls=4, seed=3)
+    alias = DATA_SAMPLERS.build(dict(type='ClassAwareSampler', dataset=ds, num_samples_cls=4,
+                                     seed=3))
+    assert isinstance(alias, ClassBalancedSampler) and alias.class_aware
+    assert list(option) == list(alias)
+    assert option.q == 0.0
+    np.testing.assert_allclose(option.class_probabilities().numpy(), expected_probs(COUNTS, 0.0))
+    # the default is unchanged: i.i.d. draws, an epoch of len(dataset)
+    iid = ClassBalancedSampler(ds, seed=3)
+    assert not iid.class_aware and len(iid) == len(ds)
+    # the epoch-length rules apply to every sampler; an int still overrides them
+    assert len(ClassBalancedSampler(ds, num_samples='max_count_x_classes', seed=0)) == 1400
+    assert len(SquareRootSampler(ds, num_samples='max_count_x_classes', seed=0)) == 1400
+    assert len(ClassAwareSampler(ds, num_samples='dataset', seed=0)) == len(ds)
+    assert len(list(ClassAwareSampler(ds, num_samples_cls=4, num_samples=10, seed=0))) == 10
+    with pytest.raises(ValueError, match='class_aware=True'):
+        ClassBalancedSampler(ds, num_samples_cls=4)
+    with pytest.raises(ValueError, match='num_samples_cls'):
+        ClassAwareSampler(ds, num_samples_cls=0)
+    with pytest.raises(ValueError, match='max_count_x_classes'):
+        ClassAwareSampler(ds, num_samples='max')
+    with pytest.raises(ValueError, match='shuffle=False'):
+        ClassAwareSampler(ds, shuffle=False)
+
+
+def test_class_aware_same_seed_and_epoch_same_order():
+    ds = FakeLTDataset()
+    a, b = ClassAwareSampler(ds, num_samples_cls=4, seed=2), ClassAwareSampler(
+        ds, num_samples_cls=4, seed=2)
+    a.set_epoch(3)
+    b.set_epoch(3)
+    assert list(a) == list(b) == list(a)  # iterating again gives the same epoch
+    b.set_epoch(4)
+    assert list(a) != list(b)
+    c = ClassAwareSampler(ds, num_samples_cls=4, seed=9)
+    c.set_epoch(3)
+    assert list(a) != list(c)
+
+
+def test_class_aware_ranks_share_the_global_runs(monkeypatch):
+    """Ranks take disjoint strided shares of ONE global order that has the runs of k; a
+    global batch (all ranks' b-th batches) is a contiguous stretch of that order."""
+    ds = FakeLTDataset()
+    world, k, batch = 4, 4, 8
+    single = ClassAwareSampler(ds, num_samples_cls=k, seed=5)
+    full = single.global_indices().tolist()
+    shares = []
+    for rank in range(world):
+        monkeypatch.setattr(sampler_module, 'get_dist_info', lambda r=rank: (r, world))
+        s = ClassAwareSampler(ds, num_samples_cls=k, seed=5)
+        assert s.global_indices().tolist() == full
+        shares.append(list(s))
+    assert [len(x) for x in shares] == [MAX_X_CLASSES // world] * world
+    for b in range(3):
+        got = sorted(x for share in shares for x in share[b * batch:(b + 1) * batch])
+        assert got == sorted(full[b * batch * world:(b + 1) * batch * world])
+
+
+def test_class_aware_large_epoch_is_fast():
+    """An ImageNet-LT-sized epoch (1000 classes, 1280 -> 5 images, 1.28 M samples)."""
+    import time
+    counts = np.maximum((1280 * np.exp(-np.arange(1000) / 180)).astype(int), 5)
+    sampler = ClassAwareSampler(FakeLTDataset(counts), num_samples_cls=4, seed=0)
+    assert sampler.epoch_size == 1280 * 1000
+    start = time.perf_counter()
+    idx = sampler.global_indices()
+    assert time.perf_counter() - start < 30
+    hist = np.bincount(sampler.dataset.labels[idx.numpy()], minlength=1000)
+    assert (hist == 1280).all()
 
 
 # --------------------------------------------------------------------------- #
@@ -257,7 +411,7 @@ def _recording_model(record):
 
 
 def _run(work_dir, record, max_epochs=None, resume=False, load_from=None, ckpt_interval=4,
-         by_epoch_ckpt=False, q=0.5, max_iters=None, seed=None):
+         by_epoch_ckpt=False, q=0.5, max_iters=None, seed=None, sampler=None):
     from mmengine.hooks import CheckpointHook
     from mmengine.runner import Runner
 
@@ -267,7 +421,7 @@ def _run(work_dir, record, max_epochs=None, resume=False, load_from=None, ckpt_i
         work_dir=str(work_dir),
         train_dataloader=dict(
             dataset=IndexDataset(),
-            sampler=dict(type='ClassPowerSampler', q=q),
+            sampler=sampler or dict(type='ClassPowerSampler', q=q),
             batch_size=4,
             num_workers=0,
             collate_fn=dict(type='default_collate')),
@@ -323,6 +477,24 @@ def test_hook_mid_epoch_resume_in_runner(tmp_path, q):
     _run(tmp_path / 'ft', finetune, max_epochs=1, load_from=str(tmp_path / 'cut' / 'iter_12.pth'),
          q=q)
     assert len(finetune) == 30 and finetune != part[46:]
+
+
+def test_hook_mid_epoch_resume_class_aware(tmp_path):
+    """The class-aware epoch (max count 18 x 3 classes = 54 samples, 14 iterations of 4) resumes
+    mid-epoch like any other: the hook counts iterations of the longer epoch."""
+    sampler = dict(type='ClassAwareSampler', num_samples_cls=2)
+    part = []
+    runner = _run(tmp_path / 'cut', part, max_epochs=2, sampler=sampler)
+    assert len(part) == 2 * 54
+    assert np.bincount(IndexDataset().labels[part[:54]]).tolist() == [18, 18, 18]
+    seed = runner.train_dataloader.sampler.seed
+    # iter 20 = epoch 1 with 6 of its 14 iterations done -> 24 samples consumed
+    assert _sampler_state(tmp_path / 'cut' / 'iter_20.pth') == dict(
+        epoch=1, seed=seed, consumed_samples=24, epoch_size=54)
+    resumed = []
+    _run(tmp_path / 'resumed', resumed, max_epochs=2, resume=True,
+         load_from=str(tmp_path / 'cut' / 'iter_20.pth'), sampler=sampler)
+    assert resumed == part[54 + 24:]
 
 
 def test_hook_epoch_end_checkpoint(tmp_path):

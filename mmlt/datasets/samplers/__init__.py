@@ -1,9 +1,10 @@
-from .class_power_sampler import (ClassBalancedSampler, ClassPowerSampler,
-                                  InstanceBalancedSampler,
+from .class_power_sampler import (ClassAwareSampler, ClassBalancedSampler,
+                                  ClassPowerSampler, InstanceBalancedSampler,
                                   ProgressiveBalancedSampler,
                                   SquareRootSampler, dataset_labels)
 
 __all__ = [
     'ClassPowerSampler', 'InstanceBalancedSampler', 'SquareRootSampler',
-    'ClassBalancedSampler', 'ProgressiveBalancedSampler', 'dataset_labels'
+    'ClassBalancedSampler', 'ClassAwareSampler', 'ProgressiveBalancedSampler',
+    'dataset_labels'
 ]
