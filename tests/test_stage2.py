@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
@@ -370,6 +371,15 @@ def test_tau_norm_sweep_tool_picks_tau_on_val(cifar10_jpeg_root, tmp_path, monke
                 v for k, v in result['test'].items() if k.split('/')[-1] == 'top1'][0]
             assert acc == pytest.approx(ref, abs=1e-3), split
 
+    # the written config with the chosen tau reproduces the reported test metrics in tools/test.py
+    best = Config.fromfile(result['config_with_tau'])
+    assert best.model.head.type == 'TauNormHead' and best.model.head.tau == result['tau']
+    best.work_dir = str(tmp_path / 'best')
+    best.load_from = str(tmp_path / 'stage1.pth')
+    metrics = Runner.from_cfg(best).test()
+    for key, value in result['test'].items():
+        assert metrics[key] == pytest.approx(value, abs=1e-3, nan_ok=True), key
+
 
 def test_ncm_runs_in_runner_test(cifar10_jpeg_root, tmp_path):
     """The recommended NCM config: test only, so a plain ImageClassifier (DDP-wrappable)."""
@@ -386,6 +396,36 @@ def test_ncm_runs_in_runner_test(cifar10_jpeg_root, tmp_path):
     head = runner.model.head
     assert torch.allclose(head.class_means.norm(dim=1), torch.ones(10), atol=1e-5)
     assert head.feat_center.abs().sum() > 0
+
+
+def test_ncm_model_saved_with_its_means_tests_without_recomputing(cifar10_jpeg_root, tmp_path):
+    """ClassMeanHook(save=...) writes the model with its class means; tested again with
+    reuse_loaded=True it gives the same metrics without extracting the training features."""
+    def ncm_cfg(work_dir, **hook):
+        cfg = small_stage1_cfg(cifar10_jpeg_root, work_dir)
+        cfg.model = dict(cfg.model, type='ImageClassifier',
+                         head=dict(type='NCMHead', num_classes=10, in_channels=64))
+        cfg.custom_hooks = [dict(type='ClassMeanHook', dataloader=cfg.train_dataloader, **hook)]
+        for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler'):
+            cfg.pop(key, None)
+        cfg.default_hooks.pop('checkpoint', None)
+        return cfg
+
+    first = Runner.from_cfg(ncm_cfg(tmp_path / 'a', save='ncm.pth'))
+    metrics = first.test()
+    saved = tmp_path / 'a' / 'ncm.pth'
+    assert saved.exists()
+
+    cfg = ncm_cfg(tmp_path / 'b', reuse_loaded=True)
+    cfg.load_from = str(saved)
+    second = Runner.from_cfg(cfg)
+    hook = next(h for h in second.hooks if isinstance(h, ClassMeanHook))
+    hook.compute = lambda runner: pytest.fail('recomputed the class means')
+    again = second.test()
+    assert again.keys() == metrics.keys()
+    for key in metrics:
+        assert again[key] == pytest.approx(metrics[key], nan_ok=True), key
+    torch.testing.assert_close(second.model.head.class_means, first.model.head.class_means)
 
 
 def test_ncm_with_bn_recalibration_before_the_class_means(cifar10_jpeg_root, tmp_path):

@@ -6,6 +6,9 @@ the stage-1 checkpoint; for each tau the bias-free classifier ``w_j / ||w_j||^ta
 on the validation split, the best tau is chosen on **validation only**, and the test accuracy of
 that tau is reported (with :class:`mmlt.evaluation.metrics.LongTailAccuracy` when available).
 
+It also writes ``tau_norm_best.py``, the config with the chosen tau, so that
+``tools/test.py tau_norm_best.py CHECKPOINT`` reproduces the reported test metrics.
+
 Example:
     python tools/tau_norm_sweep.py configs/ce_resnet32_cifar10-lt.py work_dirs/ce/epoch_200.pth \
         --taus 0:2:0.1 --work-dir work_dirs/tau_norm
@@ -108,10 +111,19 @@ def main():
     result = dict(config=args.config, checkpoint=args.checkpoint, taus=taus.tolist(),
                   val_top1=[float(a) for a in val_accs], tau=tau, val_top1_at_tau=val_acc,
                   num_val=len(val_labels), num_test=len(test_labels), test=test)
+    # the chosen model as a config tools/test.py runs: python tools/test.py <it> CHECKPOINT
+    best = Config.fromfile(args.config)
+    if args.cfg_options:
+        best.merge_from_dict(args.cfg_options)
+    best.merge_from_dict({'model.head.type': 'TauNormHead', 'model.head.tau': float(tau)})
+    best_file = osp.join(work_dir, 'tau_norm_best.py')
+    best.dump(best_file)
+    result['config_with_tau'] = best_file
     out = osp.join(work_dir, 'tau_norm_sweep.json')
     with open(out, 'w') as f:
         json.dump(result, f, indent=2)
-    print(f'results written to {out}')
+    print(f'results written to {out}; to test the chosen tau: '
+          f'python tools/test.py {best_file} {args.checkpoint}')
 
 
 if __name__ == '__main__':

@@ -1,11 +1,12 @@
 """Class means for the NCM classifier of Kang et al., ICLR 2020, "Decoupling Representation
 and Classifier for Long-Tailed Recognition", Sec. 4.2."""
 import copy
+import os.path as osp
 from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_reduce
+from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -101,6 +102,13 @@ class ClassMeanHook(Hook):
         before_val (bool): Compute before every validation. Defaults to True.
         before_test (bool): Compute before testing. Defaults to True.
         after_train (bool): Compute after training. Defaults to False.
+        save (str, optional): After computing, write the model (backbone, neck and the head's
+            ``feat_center`` / ``class_means``) to this checkpoint file, relative to the work
+            dir unless absolute, so that ``tools/test.py CONFIG <it>`` tests without
+            recomputing (with ``reuse_loaded``). Defaults to None.
+        reuse_loaded (bool): Before testing, keep class means that were loaded with the
+            checkpoint (a saved NCM model) instead of recomputing them; statistics that are
+            still all zero (a stage-1 checkpoint) are computed as usual. Defaults to False.
     """
 
     priority = 'NORMAL'
@@ -109,7 +117,9 @@ class ClassMeanHook(Hook):
                  dataloader: Union[Dict, DataLoader],
                  before_val: bool = True,
                  before_test: bool = True,
-                 after_train: bool = False) -> None:
+                 after_train: bool = False,
+                 save: Optional[str] = None,
+                 reuse_loaded: bool = False) -> None:
         if isinstance(dataloader, dict):
             dataloader = copy.deepcopy(dataloader)
             sampler = dataloader.get('sampler')
@@ -120,6 +130,8 @@ class ClassMeanHook(Hook):
         self._before_val = before_val
         self._before_test = before_test
         self._after_train = after_train
+        self.save = save
+        self.reuse_loaded = reuse_loaded
 
     def _get_dataloader(self, runner) -> DataLoader:
         if isinstance(self.dataloader, dict):
@@ -147,14 +159,27 @@ class ClassMeanHook(Hook):
         print_log(f'ClassMeanHook: class means from {int(counts.sum())} samples'
                   + (f'; {empty} classes have no sample (zero mean)' if empty else ''),
                   logger='current')
+        if self.save and is_main_process():
+            path = self.save if osp.isabs(self.save) else osp.join(runner.work_dir, self.save)
+            torch.save({'state_dict': model.state_dict(),
+                        'meta': dict(ncm_samples=int(counts.sum()))}, path)
+            print_log(f'ClassMeanHook: model with its class means saved to {path}',
+                      logger='current')
 
     def before_val(self, runner) -> None:
         if self._before_val:
             self.compute(runner)
 
     def before_test(self, runner) -> None:
-        if self._before_test:
-            self.compute(runner)
+        if not self._before_test:
+            return
+        if self.reuse_loaded:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            if bool(model.head.class_means.any()):
+                print_log('ClassMeanHook: using the class means loaded with the checkpoint',
+                          logger='current')
+                return
+        self.compute(runner)
 
     def after_train(self, runner) -> None:
         if self._after_train:
