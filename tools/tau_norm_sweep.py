@@ -92,8 +92,8 @@ def main():
     weight = model.head.fc.weight.detach()
     val_loader = Runner.build_dataloader(cfg.val_dataloader)
     test_loader = Runner.build_dataloader(cfg.test_dataloader)
-    val_feats, val_labels = extract_features(model, val_loader)
-    test_feats, test_labels = extract_features(model, test_loader)
+    val_feats, val_labels = extract_features(model, val_loader, progress='val features')
+    test_feats, test_labels = extract_features(model, test_loader, progress='test features')
     val_feats, test_feats = val_feats.to(args.device), test_feats.to(args.device)
 
     taus = parse_taus(args.taus)

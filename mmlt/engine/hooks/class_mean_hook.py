@@ -17,20 +17,29 @@ from mmlt.models.heads.ncm_head import center_normalize
 
 
 @torch.no_grad()
-def extract_features(model: torch.nn.Module,
-                     dataloader: DataLoader) -> Tuple[torch.Tensor, torch.Tensor]:
+def extract_features(model: torch.nn.Module, dataloader: DataLoader,
+                     progress: Optional[str] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Run ``model`` (an mmpretrain classifier, eval mode) up to the head's ``pre_logits``.
 
     Args:
         model (nn.Module): The (unwrapped) classifier with a ``data_preprocessor``.
         dataloader (DataLoader): Yields ``dict(inputs=..., data_samples=...)`` batches.
+        progress (str, optional): Show a progress bar (rank 0 only) with this title.
+            Defaults to None (no bar).
 
     Returns:
         tuple[Tensor, Tensor]: Features ``(N, D)`` (float32, on the CPU to bound GPU memory)
         and labels ``(N, )`` (int64) of this process's share of the data.
     """
     feats, labels = [], []
+    bar = None
+    if progress is not None and is_main_process():
+        from mmengine.utils import ProgressBar
+        print_log(f'{progress}: {len(dataloader)} batches', logger='current')
+        bar = ProgressBar(len(dataloader))
     for data in dataloader:
+        if bar is not None:
+            bar.update()
         data = model.data_preprocessor(data, False)
         feat = model.extract_feat(data['inputs'], stage='pre_logits')
         if feat.dim() != 2:
@@ -149,7 +158,8 @@ class ClassMeanHook(Hook):
         was_training = model.training
         model.eval()
         try:
-            feats, labels = extract_features(model, self._get_dataloader(runner))
+            feats, labels = extract_features(model, self._get_dataloader(runner),
+                                             progress='ClassMeanHook: features')
             center, means, counts = class_mean_statistics(
                 feats, labels, head.num_classes, reduce_device=head.class_means.device)
         finally:
