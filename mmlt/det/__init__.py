@@ -1,0 +1,32 @@
+# Copyright (c) mmlt contributors. All rights reserved.
+"""Long-tailed object detection through MMDetection.
+
+Importing ``mmlt.det`` (configs do it with
+``custom_imports = dict(imports=['mmlt.det'], allow_failed_imports=False)``)
+registers into MMDetection's registries:
+
+* ``mmdet.registry.DATASETS``: :class:`TinyImageNetLTDet` (a ``CocoDataset``
+  over the COCO-format annotations of Tiny-ImageNet-LT, built and cached on
+  first use);
+* ``mmdet.registry.METRICS``: :class:`LongTailCocoMetric` (COCO box AP plus
+  LVIS-style AP_r / AP_c / AP_f and a per-class CSV and plot).
+
+``import mmlt`` alone never imports mmdet; this package needs it.
+"""
+try:
+    import mmdet  # noqa: F401
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'mmlt.det needs MMDetection (mmdet >= 3.0, with mmcv built with its ops): '
+        f'pip install mmdet ({e})') from e
+
+from .datasets import (TinyImageNetLTDet, build_tiny_imagenet_lt_det,  # noqa: E402
+                       build_tiny_imagenet_lt_det_mosaic, check_coco,
+                       frequency_groups)
+from .evaluation import LongTailCocoMetric  # noqa: E402
+
+__all__ = [
+    'TinyImageNetLTDet', 'build_tiny_imagenet_lt_det',
+    'build_tiny_imagenet_lt_det_mosaic', 'check_coco', 'frequency_groups',
+    'LongTailCocoMetric'
+]
