@@ -582,7 +582,7 @@ def fidelity_section(work_dir: Path):
         'of `mmlt`. *noise*: the range (max - min) of the main config over its seeds; a '
         'difference to `mmlt` within it is not resolved by this budget.', '',
         '| arm | what changes | cRT top-1 | vs mmlt | NCM top-1 | vs mmlt | verdict | '
-        'wall min |', '|---' * 8 + '|']
+        'wall min (own runs) |', '|---' * 8 + '|']
 
     def cell(arm, proto):
         if (arm, proto) not in found:
@@ -609,7 +609,8 @@ def fidelity_section(work_dir: Path):
             continue
         crt, d_crt = cell(arm, 'crt')
         ncm, d_ncm = cell(arm, 'ncm')
-        folders = [f'{spec.get("stage1_name") or arm}-stage1', arm, f'{arm}-ncm']
+        # a stage-2 arm reuses the stage 1 of another arm: only its own runs count
+        folders = ([] if spec.get('stage1_name') else [f'{arm}-stage1']) + [arm, f'{arm}-ncm']
         minutes = sum(wall_minutes(work_dir / f) for f in folders)
         lines.append(f'| {arm} | {spec["what"]} | {crt} | {d_crt} | {ncm} | {d_ncm} | '
                      f'{verdict(arm)} | {minutes:.0f} |')
