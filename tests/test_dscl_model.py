@@ -236,6 +236,15 @@ def test_missing_boxes_or_bad_config_raise():
 
 
 # ----------------------------------------------------------------- queue
+def test_queue_shorter_than_the_global_batch_is_refused():
+    model = _model()
+    model.queue = type(model.queue)(BATCH - 1, FEAT_DIM)  # holds less than one batch of keys
+    with pytest.raises(ValueError, match=rf'DSCL: queue_len={BATCH - 1} is smaller than the '
+                       rf'global batch \({BATCH} x 1 processes = {BATCH}\); set '
+                       rf'model.queue_len >= {BATCH}'):
+        model(*_batch(), mode='loss')
+
+
 def _naive_queue(batches, length):
     """Reference: sequential writes into a python list."""
     slots, ptr, filled = [None] * length, 0, 0

@@ -245,5 +245,6 @@ class CFRL(DSCL):
                 losses['loss_rot'] = self.rotation_head.loss(
                     e.flatten(0, 1), positive, e_rot, queue_feats)
 
+        self.queue.check_holds(k.size(0), type(self).__name__)
         self.queue.enqueue(k, labels if self.use_labels else None)
         return losses

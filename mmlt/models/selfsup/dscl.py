@@ -217,6 +217,7 @@ class DSCL(BaseSelfSupervisor):
             f, e = self._patch_feats(feats_q[-1], inputs[2], data_samples)
             losses['loss_pbsd'] = self.pbsd_head.loss(f, e, k, queue_feats)
 
+        self.queue.check_holds(k.size(0), type(self).__name__)
         self.queue.enqueue(k, labels if self.use_labels else None)
         return losses
 

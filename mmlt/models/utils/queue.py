@@ -79,6 +79,24 @@ class LabeledQueue(nn.Module):
         self.num_filled.add_(num).clamp_(max=self.length)
         self._num_filled = min(self._num_filled + num, self.length)
 
+    def check_holds(self, batch_size: int, owner: str = 'queue') -> None:
+        """Raise unless the queue holds a whole global batch of keys.
+
+        MoCo-style models enqueue every step's global batch (``batch_size`` per rank times the
+        world size); a queue shorter than that keeps only part of each batch and never holds
+        the previous steps' keys, which is not the configured method.
+
+        Args:
+            batch_size (int): Keys per rank in one step.
+            owner (str): Name for the message. Defaults to 'queue'.
+        """
+        from mmengine.dist import get_world_size
+        total = batch_size * get_world_size()
+        if total > self.length:
+            raise ValueError(f'{owner}: queue_len={self.length} is smaller than the global batch '
+                             f'({batch_size} x {get_world_size()} processes = {total}); set '
+                             f'model.queue_len >= {total}')
+
     def valid(self) -> Tuple[Tensor, Tensor]:
         """The written entries only.
 
