@@ -17,6 +17,9 @@ CASES = {
     # the CIFAR configs' batched augmentation draws in the main process: exact with workers too
     'ce-2workers': ('decoupled/ce_resnet32_1xb128-200e_cifar10-lt-r100.py', 2),
     'dscl-pbsd': ('dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py', 0),
+    # random crop + flip per image in 2 worker processes: exact through the samplers' per-sample
+    # seeds (SeededIndex), which depend on (seed, epoch, position) only
+    'ce-per-image-2workers': ('decoupled/ce_resnet32_1xb128-200e_cifar10-lt-r100_per-image.py', 2),
 }
 
 

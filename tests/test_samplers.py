@@ -519,3 +519,63 @@ def test_hook_leaves_iter_based_loop_alone(tmp_path):
     _run(tmp_path / 'resumed', resumed, max_iters=7, ckpt_interval=3, seed=5, resume=True,
          load_from=str(tmp_path / 'cut' / 'iter_3.pth'))
     assert resumed == part[3 * 4:]
+
+
+# ------------------------------------------------- per-sample seeds (worker-exact augmentation)
+def test_sample_seeds_depend_on_seed_epoch_and_global_position_only(monkeypatch):
+    from mmlt.datasets.samplers.sample_seed import SeededIndex
+    ds = FakeLTDataset(counts=[30, 10, 4])
+
+    def draw(world, rank, epoch=3, skip=0):
+        monkeypatch.setattr(sampler_module, 'get_dist_info', lambda: (rank, world))
+        s = ClassBalancedSampler(ds, seed=7)
+        s.set_epoch(epoch)
+        if skip:
+            s.skip_once(skip)
+        return list(s)
+
+    single = draw(1, 0)
+    assert all(isinstance(i, SeededIndex) for i in single)
+    by_position = {p: (int(i), i.sample_seed) for p, i in enumerate(single)}
+    for rank in range(2):  # the same sample at the same global position gets the same seed
+        for k, i in enumerate(draw(2, rank)):
+            assert (int(i), i.sample_seed) == by_position[2 * k + rank]
+    tail = draw(1, 0, skip=10)  # a resumed epoch: the positions, not the restart, decide
+    assert [(int(i), i.sample_seed) for i in tail] == [by_position[p] for p in range(10, 44)]
+    assert len({i.sample_seed for i in single}) == len(single)
+    assert {i.sample_seed for i in draw(1, 0, epoch=4)}.isdisjoint(by_position[p][1]
+                                                                   for p in by_position)
+    monkeypatch.setattr(sampler_module, 'get_dist_info', lambda: (0, 1))
+    plain = ClassBalancedSampler(ds, seed=7, seed_samples=False)
+    plain.set_epoch(3)
+    assert [type(i) for i in plain] == [int] * 44 and list(plain) == [int(i) for i in single]
+
+
+def test_seeded_samples_augment_the_same_with_and_without_workers(cifar10_jpeg_root):
+    """A random crop + flip pipeline: the same SeededIndex gives the same pixels in the main
+    process and in a worker process, and the main process's generators are left as they were."""
+    import random
+
+    from torch.utils.data import DataLoader
+
+    from mmlt.datasets import CIFAR10LT
+    from mmlt.datasets.samplers.sample_seed import SeededIndex
+    ds = CIFAR10LT(data_root=str(cifar10_jpeg_root), split='train', indices=list(range(8)),
+                   pipeline=[dict(type='LoadImageFromFile'),
+                             dict(type='RandomCrop', crop_size=24),
+                             dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+                             dict(type='PackInputs')])
+    idx = [SeededIndex(i % 8, 1000 + i) for i in range(16)]
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    before = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    main = [ds[i]['inputs'] for i in idx]
+    assert torch.equal(torch.get_rng_state(), before[0])  # main-process streams untouched
+    assert np.array_equal(np.random.get_state()[1], before[1]) and random.getstate() == before[2]
+    loader = DataLoader(ds, batch_size=4, sampler=idx, num_workers=2, collate_fn=list)
+    workers = [d['inputs'] for batch in loader for d in batch]
+    assert all(torch.equal(a, b) for a, b in zip(main, workers))
+    # the seed, not the index, decides the augmentation: 16 draws of 8 images are not all equal
+    assert not all(torch.equal(main[i], main[i + 8]) for i in range(8))
+    assert torch.equal(ds[SeededIndex(3, 5)]['inputs'], ds[SeededIndex(3, 5)]['inputs'])

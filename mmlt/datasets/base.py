@@ -326,6 +326,14 @@ class LTDatasetMixin:
         Returns:
             Any: The pipeline's output.
         """
+        sample_seed = getattr(idx, 'sample_seed', None)
+        if sample_seed is not None:  # SeededIndex from an mmlt sampler: (seed, epoch, position)
+            from .samplers.sample_seed import seeded_sample
+            with seeded_sample(sample_seed):
+                return self._prepare(int(idx))
+        return self._prepare(idx)
+
+    def _prepare(self, idx: int):
         data_info = self.get_data_info(idx)
         try:
             return self.pipeline(data_info)

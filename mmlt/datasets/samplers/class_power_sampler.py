@@ -30,6 +30,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
+from .sample_seed import SeededIndex, sample_seeds
+
 
 def dataset_labels(dataset: Sized) -> np.ndarray:
     """Return the ground-truth label of every item of ``dataset`` as an int64 array.
@@ -90,6 +92,10 @@ class ClassPowerSampler(Sampler):
             :func:`mmengine.dist.sync_random_seed`.
         round_up (bool): Pad the epoch to a multiple of the world size so every
             rank gets the same count, as in ``DefaultSampler``. Defaults to True.
+        seed_samples (bool): Yield :class:`SeededIndex` indices whose seed is a function of
+            (seed, epoch, global position) only; the dataset seeds its pipeline with it, so a
+            sample is augmented the same way with or without dataloader workers, with any
+            world size, and after a mid-epoch resume. Defaults to True.
     """
 
     def __init__(self,
@@ -98,8 +104,10 @@ class ClassPowerSampler(Sampler):
                  num_samples: Union[int, str, None] = None,
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+                 round_up: bool = True,
+                 seed_samples: bool = True) -> None:
         self.rank, self.world_size = get_dist_info()
+        self.seed_samples = bool(seed_samples)
         self.dataset = dataset
         self.q = float(q)
         if not shuffle and not self._exact_permutation:
@@ -191,13 +199,21 @@ class ClassPowerSampler(Sampler):
         return indices[:self.total_size]
 
     def __iter__(self) -> Iterator[int]:
-        """Yield this rank's share of the epoch, minus a pending one-time skip."""
+        """Yield this rank's share of the epoch, minus a pending one-time skip.
+
+        With ``seed_samples`` each index is a :class:`SeededIndex` carrying the seed of its
+        sample, a function of (seed, epoch, global position) only.
+        """
         indices = self.global_indices()
         positions = torch.arange(self.rank, self.total_size, self.world_size)
         if self._skip and self._skip_epoch == self.epoch:
             positions = positions[positions >= self._skip]
         self._skip, self._skip_epoch = 0, None
-        return iter(indices[positions].tolist())
+        chosen = indices[positions].tolist()
+        if not self.seed_samples:
+            return iter(chosen)
+        seeds = sample_seeds(self.seed, self.epoch, positions.numpy()).tolist()
+        return iter([SeededIndex(i, s) for i, s in zip(chosen, seeds)])
 
     def __len__(self) -> int:
         """The number of samples of this rank in a full epoch."""
@@ -424,6 +440,7 @@ class ProgressiveBalancedSampler(ClassPowerSampler):
             so that configs written for ``DefaultSampler`` keep working.
         seed (int, optional): Seed shared by all ranks.
         round_up (bool): Pad to a multiple of the world size. Defaults to True.
+        seed_samples (bool): See :class:`ClassPowerSampler`. Defaults to True.
     """
 
     def __init__(self,
@@ -432,7 +449,8 @@ class ProgressiveBalancedSampler(ClassPowerSampler):
                  num_samples: Optional[int] = None,
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+                 round_up: bool = True,
+                 seed_samples: bool = True) -> None:
         if total_epochs <= 0:
             raise ValueError('ProgressiveBalancedSampler: total_epochs must '
                              f'be positive, got {total_epochs}')
@@ -443,7 +461,8 @@ class ProgressiveBalancedSampler(ClassPowerSampler):
             num_samples=num_samples,
             shuffle=shuffle,
             seed=seed,
-            round_up=round_up)
+            round_up=round_up,
+            seed_samples=seed_samples)
 
     @property
     def _exact_permutation(self) -> bool:

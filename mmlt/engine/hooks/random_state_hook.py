@@ -43,10 +43,10 @@ class RandomStateHook(Hook):
     augmentations (numpy / Python, in the data pipeline) and different model randomness (torch)
     than the run it continues. With this hook and :class:`SamplerStateHook`, a run resumed from
     any checkpoint, mid-epoch included, repeats the uninterrupted run exactly when the data
-    pipeline runs in the main process (``num_workers=0``). With worker processes, mmengine
-    re-seeds the workers when their iterator starts, which this hook cannot move to the middle of
-    an epoch: weights, optimizer, sampler order and queues still continue exactly, augmentations
-    are re-drawn.
+    pipeline runs in the main process (``num_workers=0``). In worker processes the pipeline's
+    generators are the workers', which this hook cannot reach; there mmlt's samplers make the
+    augmentation exact instead, by seeding each sample from (seed, epoch, position)
+    (:class:`mmlt.datasets.samplers.sample_seed.SeededIndex`).
 
     Dataloaders draw from their own generator. Creating a dataloader iterator draws one number
     (the workers' base seed) from torch's generator, at every epoch start and every validation,
