@@ -84,7 +84,7 @@ System environment:
 """
 
 
-def fake_run(folder: Path, epochs: int, minutes: int, metrics=None, gpu=None):
+def fake_run(folder: Path, epochs: int, minutes: int, metrics=None, gpu=None, per_class=100):
     """A run folder as mmengine leaves it: checkpoints, a timestamped log, metrics.json."""
     (folder / '20261123_225850').mkdir(parents=True)
     (folder / '20261123_225850' / '20261123_225850.log').write_text(LOG.format(
@@ -97,7 +97,7 @@ def fake_run(folder: Path, epochs: int, minutes: int, metrics=None, gpu=None):
             {f'accuracy/{k}': v for k, v in metrics.items()}))
         (folder / '20261123_225850' / 'per_class_accuracy.csv').write_text(
             'class_index,class_name,train_count,group,num_samples,num_correct,accuracy\n' +
-            ''.join(f'{c},c{c},{5000 // (c + 1)},many,100,{50 + c},{50 + c}\n'
+            ''.join(f'{c},c{c},{5000 // (c + 1)},many,{per_class},{50 + c},{50 + c}\n'
                     for c in range(10)))
 
 
@@ -245,8 +245,9 @@ def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):
 
     for arm, crt, ncm in (('mmlt', 60.0, 55.0), ('mmlt-seed1', 59.0, 55.5),
                           ('zero-init', 62.0, 55.2), ('bn-recal', 59.5, 58.0)):
-        fake_run(wd / arm, 10, 2, dict(top1=crt))
-        fake_run(wd / f'{arm}-ncm', 0, 1, dict(top1=ncm))
+        # 10 classes x 100,000 test images: the sampling error is negligible next to the seeds
+        fake_run(wd / arm, 10, 2, dict(top1=crt), per_class=100000)
+        fake_run(wd / f'{arm}-ncm', 0, 1, dict(top1=ncm), per_class=100000)
     fake_run(wd / 'mmlt-stage1', 8, 20)
     rows = table_rows(lt_results.write_table([wd], tmp_path / 'r.md'))
     assert rows['zero-init'][1:6] == ['62.00', '+2.00', '55.20', '+0.20',
@@ -260,6 +261,21 @@ def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):
     rows = table_rows(lt_results.write_table([wd], tmp_path / 'r.md'))
     assert rows['zero-init'][5] == 'cRT: within noise; NCM: within noise'
     assert 'cRT 2.50, NCM 0.50.' in (tmp_path / 'r.md').read_text()
+
+
+def test_fidelity_verdict_counts_the_sampling_error_of_the_test_set(tmp_path):
+    """Two seeds that happen to agree do not make a small difference significant: on 1,000 test
+    images a 2-point difference at 60 % is within the 95 % sampling error (4.27 points)."""
+    wd = tmp_path / 'fidelity_cifar10-lt-r100'
+    for arm, crt, ncm in (('mmlt', 60.0, 55.0), ('mmlt-seed1', 60.1, 55.1),
+                          ('zero-init', 62.0, 45.0)):
+        fake_run(wd / arm, 10, 2, dict(top1=crt), per_class=100)
+        fake_run(wd / f'{arm}-ncm', 0, 1, dict(top1=ncm), per_class=100)
+    fake_run(wd / 'mmlt-stage1', 8, 20)
+    text = lt_results.write_table([wd], tmp_path / 'r.md')
+    assert table_rows(text)['zero-init'][5] == 'cRT: within noise; NCM: worse'
+    assert lt_results.sampling_error(60.0, 1000, 62.0, 1000) == pytest.approx(4.27, abs=0.01)
+    assert 'Sampling error alone (95 %, 1000 test images' in text
 
 
 def test_logged_commands_name_paths_relative_to_the_repository():

@@ -552,18 +552,38 @@ class (CIFAR-10-LT's rarest class has 50 images, so it has no Few class).
 """
 
 
+def num_tested(folder: Path):
+    """Test images behind a folder's accuracy (the per-class CSV's ``num_samples``), or None."""
+    csv_file = per_class_csv(folder)
+    if csv_file is None:
+        return None
+    import csv
+    with open(csv_file) as f:
+        return sum(int(row['num_samples']) for row in csv.DictReader(f)) or None
+
+
+def sampling_error(top1_a, n_a, top1_b, n_b, z=1.96):
+    """z standard errors (in points) of the difference of two accuracies (in %) measured on
+    n_a and n_b test images; 0 when a count is unknown."""
+    if not n_a or not n_b:
+        return 0.0
+    pa, pb = top1_a / 100, top1_b / 100
+    return 100 * z * math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
+
+
 def fidelity_section(work_dir: Path):
     """The A/B table of ``lt_results.py ab``: per arm, cRT and NCM top-1 and their difference
     to the main config's run ('mmlt'), judged against the seed-to-seed difference of the main
     config ('mmlt' vs 'mmlt-seed1') of the same protocol."""
     key = dataset_key(work_dir)
     arms = FIDELITY[key]
-    found = {}
+    found, tested = {}, {}
     for arm in arms:
         for proto, folder in (('crt', arm), ('ncm', f'{arm}-ncm')):
             got = read_method(work_dir / folder)
             if got is not None:
                 found[arm, proto] = got[0]['top1']
+                tested[arm, proto] = num_tested(work_dir / folder)
     lines = [f'## Fidelity A/B: {DATASETS[key]["name"]}, DSCL + PBSD (`{work_dir.name}`)', '']
     if ('mmlt', 'crt') not in found and ('mmlt', 'ncm') not in found:
         return '\n'.join(lines + [f'No arm was run here (`{work_dir.name}` holds no test '
@@ -579,8 +599,10 @@ def fidelity_section(work_dir: Path):
         f'Each arm changes one thing of the main config to the authors\' behaviour; stage 1 ran '
         f'{epochs} epochs, cRT {epochs_run(work_dir / "mmlt")} epochs, same seed (0) and budget '
         'for every arm (the options are in the commands below). Stage-2 arms reuse the stage 1 '
-        'of `mmlt`. *noise*: the range (max - min) of the main config over its seeds; a '
-        'difference to `mmlt` within it is not resolved by this budget.', '',
+        'of `mmlt`. *noise*: the larger of the range (max - min) of the main config over its '
+        'seeds and the 95 % sampling error of the difference of two accuracies on the test '
+        'images (1.96 sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)); a difference to `mmlt` within it '
+        'is not resolved by this budget.', '',
         '| arm | what changes | cRT top-1 | vs mmlt | NCM top-1 | vs mmlt | verdict | '
         'wall min (own runs) |', '|---' * 8 + '|']
 
@@ -600,7 +622,10 @@ def fidelity_section(work_dir: Path):
             if (arm, proto) not in found or proto not in noise:
                 continue
             diff = found[arm, proto] - found['mmlt', proto]
-            words.append(f'{name}: ' + ('within noise' if abs(diff) <= noise[proto] else
+            limit = max(noise[proto], sampling_error(found[arm, proto], tested[arm, proto],
+                                                     found['mmlt', proto],
+                                                     tested['mmlt', proto]))
+            words.append(f'{name}: ' + ('within noise' if abs(diff) <= limit else
                                         'better' if diff > 0 else 'worse'))
         return '; '.join(words)
 
@@ -614,6 +639,12 @@ def fidelity_section(work_dir: Path):
         minutes = sum(wall_minutes(work_dir / f) for f in folders)
         lines.append(f'| {arm} | {spec["what"]} | {crt} | {d_crt} | {ncm} | {d_ncm} | '
                      f'{verdict(arm)} | {minutes:.0f} |')
+    n_test = tested.get(('mmlt', 'crt')) or tested.get(('mmlt', 'ncm'))
+    if n_test and ('mmlt', 'crt') in found:
+        lines += ['', f'Sampling error alone (95 %, {n_test} test images, at the `mmlt` '
+                  'accuracy): cRT ' + f'{sampling_error(found["mmlt", "crt"], n_test, found["mmlt", "crt"], n_test):.2f}'
+                  + (f', NCM {sampling_error(found["mmlt", "ncm"], n_test, found["mmlt", "ncm"], n_test):.2f}'
+                     if ('mmlt', 'ncm') in found else '') + ' points.']
     lines += ['', 'noise (range of the main config over its seeds): ' + (', '.join(
         f'{"cRT" if p == "crt" else "NCM"} {v:.2f}' for p, v in noise.items()) or 'not measured')
         + '.', '']
