@@ -19,7 +19,8 @@ _base_ = [
 model = dict(
     type='CFRL',
     use_labels=False,
-    head=dict(loss=dict(alpha=1.0), temperature=0.2),
+    # MoCo v2's contrast set (own key + queue), not the DSCL authors' [q; k; queue] of the base
+    head=dict(loss=dict(alpha=1.0), temperature=0.2, contrast_mode='queue'),
     pbsd_head=None,  # and no rotation_head (its default): image level only
 )
 train_dataloader = dict(dataset=dict(pipeline={{_base_.mocov2_train_pipeline}}))

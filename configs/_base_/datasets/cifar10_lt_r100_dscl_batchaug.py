@@ -17,8 +17,12 @@ view_color = [
 ]
 view_augments = view_geometric + view_color
 patch_augments = view_augments[1:]  # each crop: flip, jitter, grayscale
+# The patch crops are cut where the DSCL authors cut them (fidelity A/B, docs/results.md): from
+# the query after its geometric steps and before its colour steps (query_color), so only each
+# crop's own augmentation colours it.
 pbsd_views = dict(
-    query=view_augments,
+    query=view_geometric,
+    query_color=view_color,
     patch=patch_augments,
     num_patches=5,
     patch_size=16,

@@ -52,7 +52,9 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='PBSDMultiView',
-        query_transforms=view_pipeline,
+        # crops cut after the geometric steps, before the colour steps (as the DSCL authors)
+        query_transforms=[view_pipeline[0], view_pipeline[-1]],
+        query_color_transforms=view_pipeline[1:-1],
         patch_transforms=patch_pipeline,
         num_patches=5,
         patch_size=64,

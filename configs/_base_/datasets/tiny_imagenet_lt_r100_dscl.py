@@ -37,7 +37,9 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='PBSDMultiView',
-        query_transforms=view_pipeline,
+        # crops cut after the geometric steps, before the colour steps (as the DSCL authors)
+        query_transforms=view_pipeline[:2],
+        query_color_transforms=view_pipeline[2:],
         patch_transforms=patch_pipeline,
         num_patches=5,
         patch_size=32,

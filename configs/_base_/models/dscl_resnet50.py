@@ -2,10 +2,12 @@
 # projection MLP 2048-2048-ReLU-128, key encoder = its EMA (m = 0.999), a labelled queue of
 # K = 65536 keys (empty at the start), tau = 0.07, alpha = 0.1 (Eq. 8-9), PBSD with lambda = 1.5
 # on 2x2 RoIAlign features of the last stage (stride 32).
-# Contrast set: 'queue' (the paper's M = the memory queue; the loss does not depend on the number
-# of GPUs). The official code contrasts against [q batch ; k batch ; queue] of each GPU: set
-# head.contrast_mode='batch_queue' for it. SCL: head.loss=dict(type='SCLLoss'). No PBSD:
-# pbsd_head=None, roi_neck=None (and a two-view pipeline).
+# Choices of the authors' code, adopted after the fidelity A/B (docs/results.md; none measurably
+# worse than mmlt's earlier defaults at its budget): the contrast set is [q batch ; k batch ; queue]
+# with self masked (contrast_mode='batch_queue'; 'queue' = own key + queue, the paper's M, whose
+# loss does not depend on the number of GPUs), and RoIAlign without the half-pixel shift
+# (aligned=False, adaptive sampling; True is the detectron2 convention). SCL:
+# head.loss=dict(type='SCLLoss'). No PBSD: pbsd_head=None, roi_neck=None (and a two-view pipeline).
 model = dict(
     type='DSCL',
     queue_len=65536,
@@ -29,7 +31,9 @@ model = dict(
         type='DSCLHead',
         loss=dict(type='DSCLLoss', alpha=0.1),
         temperature=0.07,
-        contrast_mode='queue'),
+        contrast_mode='batch_queue'),
     pbsd_head=dict(type='PBSDHead', temperature=0.07, loss_weight=1.5),
-    roi_neck=dict(type='PatchRoINeck', output_size=2, spatial_scale=1. / 32),
+    roi_neck=dict(
+        type='PatchRoINeck', output_size=2, spatial_scale=1. / 32, aligned=False,
+        sampling_ratio=0),
 )
