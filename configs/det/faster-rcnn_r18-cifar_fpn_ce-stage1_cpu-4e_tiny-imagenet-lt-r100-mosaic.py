@@ -1,7 +1,8 @@
-# As faster-rcnn_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py, trained on the 2x2 mosaic of the
-# long-tailed training images (mmlt.det.TinyImageNetLTDetMosaic: 5,388 canvases, every image once;
-# canvases at 128 px, tiles at the native 64 px); 4 canvases a batch (16 tiles, as the plain set's
-# 16 images), so an epoch has the same 1,347 iterations. Val / test: the plain official val set.
+# As faster-rcnn_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py, trained on the 2x2 mosaic
+# of the long-tailed training images (mmlt.det.TinyImageNetLTDetMosaic: 5,388 canvases, every image
+# once; canvases at 128 px, tiles at the native 64 px); 4 canvases a batch (16 tiles, as the plain
+# set's 16 images), so an epoch has the same 1,347 iterations. Val / test: the plain official val
+# set.
 # Schedule: CPU, 2 cores: 4 epochs (_base_/schedules/cpu_sgd_4e.py).
 _base_ = './faster-rcnn_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py'
 

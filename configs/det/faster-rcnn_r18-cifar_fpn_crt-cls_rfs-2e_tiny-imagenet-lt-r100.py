@@ -1,12 +1,13 @@
-# Stage 2 of a decoupled Faster R-CNN (the detection analogue of Kang et al.'s cRT): the stage-1 detector
-# (faster-rcnn_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py, through load_from) with everything
-# frozen but the final box classifier roi_head.bbox_head.fc_cls (mmlt.det.FreezeAllButHook: requires_grad off
-# elsewhere, BatchNorm / Dropout kept in eval mode), which is re-initialised (mmdet's own init of fc_cls)
-# and re-trained with repeat-factor sampling (LVIS's RFS, mmengine's ClassBalancedDataset):
-# category repeat r_c = max(1, sqrt(t / f_c)), f_c the fraction of training images holding c, an
-# image repeated ceil(max_c r_c) times. t = 0.01 here: at IR 100 the 5-image classes repeat 7x
-# (35 samples), 163 of the 200 classes are repeated, the epoch grows from 21,549 to 33,958 images
-# (LVIS's t = 1e-3 would leave Tiny-ImageNet-LT almost as it is: 22,305).
+# Stage 2 of a decoupled Faster R-CNN (the detection analogue of Kang et al.'s cRT): the stage-1
+# detector (faster-rcnn_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py, through load_from)
+# with everything frozen but the final box classifier roi_head.bbox_head.fc_cls
+# (mmlt.det.FreezeAllButHook: requires_grad off elsewhere, BatchNorm / Dropout kept in eval mode),
+# which is re-initialised (mmdet's own init of fc_cls) and re-trained with repeat-factor sampling
+# (LVIS's RFS, mmengine's ClassBalancedDataset): category repeat r_c = max(1, sqrt(t / f_c)), f_c
+# the fraction of training images holding c, an image repeated ceil(max_c r_c) times. t = 0.01 here:
+# at IR 100 the 5-image classes repeat 7x (35 samples), 163 of the 200 classes are repeated, the
+# epoch grows from 21,549 to 33,958 images (LVIS's t = 1e-3 would leave Tiny-ImageNet-LT almost as
+# it is: 22,305).
 # Any stage-1 detector of the same model works: --cfg-options load_from=work_dirs/<run>/epoch_4.pth
 # Schedule: CPU, 2 cores: 2 epochs of the repeated set at batch 16 (4,246 iterations; the backbone
 # runs without gradient), SGD lr 0.01, momentum 0.9, weight decay 1e-4, cosine to 0.

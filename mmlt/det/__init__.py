@@ -8,8 +8,16 @@ registers into MMDetection's registries:
 * ``mmdet.registry.DATASETS``: :class:`TinyImageNetLTDet` (a ``CocoDataset``
   over the COCO-format annotations of Tiny-ImageNet-LT, built and cached on
   first use);
+* ``mmdet.registry.DATASETS``: :class:`TinyImageNetLTDetMosaic` (its k x k
+  mosaic training set, built and cached on first use);
 * ``mmdet.registry.METRICS``: :class:`LongTailCocoMetric` (COCO box AP plus
-  LVIS-style AP_r / AP_c / AP_f and a per-class CSV and plot).
+  LVIS-style AP_r / AP_c / AP_f and a per-class CSV and plot);
+* ``mmdet.registry.MODELS``: :class:`CifarStemResNet` (MMPretrain's
+  ``ResNet_CIFAR``, the backbone of mmlt's Tiny-ImageNet / CIFAR stage-1
+  classifiers, with its four stages for an FPN, so that a stage-1 checkpoint
+  loads exactly; its ``Pretrained`` init is checked);
+* ``mmdet.registry.HOOKS``: :class:`FreezeAllButHook` (decoupled classifier
+  re-training: everything but the final box classifier frozen).
 
 ``import mmlt`` alone never imports mmdet; this package needs it.
 """
@@ -20,13 +28,21 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         'mmlt.det needs MMDetection (mmdet >= 3.0, with mmcv built with its ops): '
         f'pip install mmdet ({e})') from e
 
+from mmlt.utils.compat import patch_lvis_numpy2  # noqa: E402
+
+patch_lvis_numpy2()  # lvis (MMDetection's LVISMetric) under numpy 2
+
 from .datasets import (TinyImageNetLTDet, build_tiny_imagenet_lt_det,  # noqa: E402
                        build_tiny_imagenet_lt_det_mosaic, check_coco,
                        frequency_groups)
+from .datasets.tiny_imagenet_lt_det_mosaic import TinyImageNetLTDetMosaic  # noqa: E402
+from .engine import FreezeAllButHook  # noqa: E402
 from .evaluation import LongTailCocoMetric  # noqa: E402
+from .models import CifarStemResNet, check_pretrained  # noqa: E402
 
 __all__ = [
     'TinyImageNetLTDet', 'build_tiny_imagenet_lt_det',
     'build_tiny_imagenet_lt_det_mosaic', 'check_coco', 'frequency_groups',
-    'LongTailCocoMetric'
+    'LongTailCocoMetric', 'TinyImageNetLTDetMosaic', 'CifarStemResNet', 'check_pretrained',
+    'FreezeAllButHook'
 ]

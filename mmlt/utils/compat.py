@@ -14,6 +14,10 @@ Applied once on ``import mmlt``; each fix is idempotent and narrow, and has a te
 3. **numpy 2 made ``np.uint8(-25.5)`` an OverflowError**, which mmcv 2.1's ``adjust_hue`` (the MoCo v2
    ``ColorJitter(hue=...)``) hits for every negative hue shift. Its shift is recompiled as
    ``np.uint8(int(hue_factor * 255) % 256)``: the value numpy 1 produced (C cast, then wrap-around).
+4. **numpy >= 1.24 removed ``np.float``**, which the ``lvis`` package (0.5.3, the LVIS API behind
+   MMDetection's ``LVISMetric``) calls in ``LVISEval.accumulate``. Its module gets a numpy view that
+   adds ``float`` (the builtin, what the alias was). Applied by ``import mmlt.det`` (not by
+   ``import mmlt``, which does not import mmdet or lvis); nothing happens without lvis.
 """
 import inspect
 import textwrap
@@ -83,6 +87,29 @@ class _NumpyWithIn1d(types.ModuleType):
     def in1d(ar1, ar2, assume_unique=False, invert=False):
         return np.isin(
             np.ravel(ar1), ar2, assume_unique=assume_unique, invert=invert)
+
+
+class _NumpyWithFloat(types.ModuleType):
+    """numpy, plus the ``float`` alias (removed in numpy 1.24), for modules that still use it."""
+
+    float = float
+
+    def __init__(self):
+        super().__init__('numpy')
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def patch_lvis_numpy2() -> bool:
+    """Give ``lvis.eval`` the ``np.float`` it calls; returns whether lvis is installed."""
+    try:
+        from lvis import eval as lvis_eval
+    except ImportError:
+        return False
+    if not hasattr(np, 'float') and not isinstance(lvis_eval.np, _NumpyWithFloat):
+        lvis_eval.np = _NumpyWithFloat()
+    return True
 
 
 def patch_numpy2() -> None:

@@ -1,8 +1,9 @@
 # Faster R-CNN R50-FPN (ImageNet torchvision init), LVIS v1 (1,203 classes), boxes only, multi-scale
-# 1x (12 epochs, 8 GPUs x 2 images: mmdet's LVIS recipe), RANDOM (instance) sampling: the long-tailed
-# baseline. mmdet's LVISV1Dataset + LVISMetric (AP, AP_r / AP_c / AP_f from the categories'
-# 'frequency' of the LVIS file; needs `pip install lvis`), 300 boxes per image with score >= 1e-4
-# as LVIS evaluates. Data: data/lvis_v1/{annotations/lvis_v1_{train,val}.json, train2017, val2017}.
+# 1x (12 epochs, 8 GPUs x 2 images: mmdet's LVIS recipe), RANDOM (instance) sampling: the
+# long-tailed baseline. mmdet's LVISV1Dataset + LVISMetric (AP, AP_r / AP_c / AP_f from the
+# categories' 'frequency' of the LVIS file; needs `pip install lvis`), 300 boxes per image with
+# score >= 1e-4 as LVIS evaluates. Data: data/lvis_v1/{annotations/lvis_v1_{train,val}.json,
+# train2017, val2017}.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/lvis_v1_instance.py',
