@@ -114,8 +114,10 @@ def test_stage1_losses_are_finite_and_fall(stage1):
     iters = len(runner.train_dataloader)
     assert len(dscl) == len(pbsd) == LOSS_EPOCHS * iters
     assert np.isfinite(dscl).all() and np.isfinite(pbsd).all()
-    # the queue starts empty: the first step contrasts the own key only, both losses are 0
-    assert dscl[0] == 0 and pbsd[0] == 0
+    # the queue starts empty: the first step's PBSD teacher sees the own key only (loss 0); DSCL's
+    # contrast set [q; k; queue] (the authors', the config's default) already holds the batch
+    assert runner.model.head.contrast_mode == 'batch_queue'
+    assert pbsd[0] == 0 and dscl[0] > 0
     assert (dscl[1:] > 0).all() and (pbsd[1:] > 0).all()
     total = dscl + pbsd
     # the loss grows while the queue fills (more negatives); from the step where it is full
@@ -272,6 +274,9 @@ def test_two_gloo_processes_fill_the_queue_like_one(tmp_path, cifar10_jpeg_root)
     cfg = _stage1_cfg(tmp_path, cifar10_jpeg_root, per_class=3, batch_size=8, queue_len=16,
                       momentum=0.5)
     cfg.model.shuffle_bn = False
+    # the contrast set own key + queue: the authors' [q; k; queue] (the default) contrasts each
+    # query with its own rank's batch, so it depends on the number of processes by design
+    cfg.model.head.contrast_mode = 'queue'
     cfg.model.data_preprocessor = cfg.data_preprocessor
     model_cfg = cfg.model.to_dict()
 
