@@ -6,7 +6,8 @@
 # worse than mmlt's earlier defaults at its budget): the contrast set is [q batch ; k batch ; queue]
 # with self masked (contrast_mode='batch_queue'; 'queue' = own key + queue, the paper's M, whose
 # loss does not depend on the number of GPUs), and RoIAlign without the half-pixel shift
-# (aligned=False, adaptive sampling; True is the detectron2 convention). SCL:
+# (aligned=False, adaptive sampling; True is the detectron2 convention). Not adopted: the authors'
+# zero_init_residual=True and their global views, both worse at the A/B's budget. SCL:
 # head.loss=dict(type='SCLLoss'). No PBSD: pbsd_head=None, roi_neck=None (and a two-view pipeline).
 model = dict(
     type='DSCL',
