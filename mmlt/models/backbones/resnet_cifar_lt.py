@@ -10,6 +10,7 @@ from typing import Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
@@ -48,18 +49,20 @@ class CifarBasicBlock(nn.Module):
         stride (int): Stride of the first conv. Defaults to 1.
         shortcut (str): ``'A'`` (zero padding, LDAM-DRW's default) or ``'B'`` (1x1 conv + BN),
             used only when the shape changes. Defaults to ``'A'``.
+        norm_cfg (dict): Normalisation layers. Defaults to ``dict(type='BN')``.
     """
 
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
                  stride: int = 1,
-                 shortcut: str = 'A') -> None:
+                 shortcut: str = 'A',
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.bn1 = build_norm_layer(norm_cfg, out_channels)[1]
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.bn2 = build_norm_layer(norm_cfg, out_channels)[1]
         if stride == 1 and in_channels == out_channels:
             self.shortcut = nn.Identity()
         elif shortcut == 'A':
@@ -67,7 +70,7 @@ class CifarBasicBlock(nn.Module):
         elif shortcut == 'B':
             self.shortcut = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                nn.BatchNorm2d(out_channels))
+                build_norm_layer(norm_cfg, out_channels)[1])
         else:
             raise ValueError(f"shortcut must be 'A' or 'B', got {shortcut!r}")
 
@@ -93,6 +96,9 @@ class CifarResNet(BaseBackbone):
         frozen_stages (int): Freeze the stem (``0``) and stages ``1..frozen_stages`` (their
             parameters get ``requires_grad=False`` and their BN layers stay in eval mode).
             ``-1`` freezes nothing. Defaults to -1.
+        norm_cfg (dict): Normalisation layers (mmcv's ``build_norm_layer``), e.g.
+            ``dict(type='SyncBN')`` on GPUs or ``dict(type='AllReduceSyncBN')`` on any backend.
+            Defaults to ``dict(type='BN')``.
         norm_eval (bool): Keep every BN layer in eval mode during training. Defaults to False.
         zero_init_residual (bool): Start the last BN of every block at weight 0, so each
             residual block begins as its shortcut (Goyal et al. 2017; the DSCL authors'
@@ -111,6 +117,7 @@ class CifarResNet(BaseBackbone):
                  shortcut: str = 'A',
                  out_indices: Sequence[int] = (2, ),
                  frozen_stages: int = -1,
+                 norm_cfg: dict = dict(type='BN'),
                  norm_eval: bool = False,
                  zero_init_residual: bool = False,
                  init_cfg: Union[dict, list, None] = (
@@ -136,15 +143,15 @@ class CifarResNet(BaseBackbone):
 
         num_blocks = self.arch_settings[depth]
         self.conv1 = nn.Conv2d(in_channels, base_channels, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(base_channels)
+        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
         self.res_layers = []
         channels = base_channels
         for i in range(3):
             out_channels = base_channels * 2**i
             stride = 1 if i == 0 else 2
-            blocks = [CifarBasicBlock(channels, out_channels, stride, shortcut)]
+            blocks = [CifarBasicBlock(channels, out_channels, stride, shortcut, norm_cfg)]
             blocks += [
-                CifarBasicBlock(out_channels, out_channels, 1, shortcut)
+                CifarBasicBlock(out_channels, out_channels, 1, shortcut, norm_cfg)
                 for _ in range(num_blocks - 1)
             ]
             layer_name = f'layer{i + 1}'
