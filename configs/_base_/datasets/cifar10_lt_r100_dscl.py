@@ -2,7 +2,7 @@
 # resized crop, flip, colour jitter, grayscale; no blur at this size), L = 5 boxes per query view
 # whose crops are resized to 16 px and each get their own flip / colour jitter / grayscale.
 # `mocov2_train_pipeline` is the two-view pipeline for runs without PBSD.
-_base_ = './cifar10_lt_r100.py'
+_base_ = './cifar10_lt_r100_train.py'
 
 data_preprocessor = dict(
     _delete_=True,
@@ -58,10 +58,3 @@ train_dataloader = dict(
     drop_last=True,
     collate_fn=dict(type='default_collate'),
     dataset=dict(pipeline=train_pipeline))
-# stage 1 has no classifier to evaluate
-val_dataloader = None
-val_evaluator = None
-val_cfg = None
-test_dataloader = None
-test_evaluator = None
-test_cfg = None
