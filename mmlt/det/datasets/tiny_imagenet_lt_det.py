@@ -145,47 +145,31 @@ def _parse_box(parts: Sequence[str], where: str) -> Tuple[int, int, int, int]:
                          f'x0 y0 x1 y1, got {list(parts)!r}') from None
 
 
-def _read_train_boxes(boxes_file: str) -> Dict[str, tuple]:
-    """``file name -> (where, (x0, y0, x1, y1))`` of ``<wnid>_boxes.txt``."""
-    if not osp.isfile(boxes_file):
-        raise FileNotFoundError(f'{boxes_file}: missing (the boxes of the class, lines '
-                                '"<file>\\t<x0>\\t<y0>\\t<x1>\\t<y1>")')
+def _read_box_file(path: str, with_wnid: bool) -> Dict[str, tuple]:
+    """``file name -> (where, [wnid,] (x0, y0, x1, y1))`` of a Tiny-ImageNet box file.
+
+    Args:
+        path (str): ``train/<wnid>/<wnid>_boxes.txt`` (``with_wnid=False``, the boxes of one
+            class) or ``val/val_annotations.txt`` (``with_wnid=True``).
+        with_wnid (bool): Whether the lines carry the wnid after the file name.
+    """
+    layout = '<file> <wnid> <x0> <y0> <x1> <y1>' if with_wnid else '<file> <x0> <y0> <x1> <y1>'
+    num_fields = len(layout.split())
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: missing (expected lines "{layout}")')
     boxes = {}
-    with open(boxes_file, encoding='utf-8') as f:
+    with open(path, encoding='utf-8') as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            where = f'{boxes_file}:{lineno}'
+            where = f'{path}:{lineno}'
             parts = line.split()
-            if len(parts) != 5:
-                raise ValueError(f'{where}: expected "<file> <x0> <y0> <x1> <y1>", '
-                                 f'got {line.rstrip()!r}')
+            if len(parts) != num_fields:
+                raise ValueError(f'{where}: expected "{layout}", got {line.rstrip()!r}')
             if parts[0] in boxes:
                 raise ValueError(f'{where}: second box for {parts[0]!r} (first at '
                                  f'{boxes[parts[0]][0]})')
-            boxes[parts[0]] = (where, _parse_box(parts[1:], where))
-    return boxes
-
-
-def _read_val_boxes(ann_file: str) -> Dict[str, tuple]:
-    """``file name -> (where, wnid, (x0, y0, x1, y1))`` of ``val_annotations.txt``."""
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'{ann_file}: missing (lines "<file>\\t<wnid>\\t<x0>'
-                                '\\t<y0>\\t<x1>\\t<y1>")')
-    boxes = {}
-    with open(ann_file, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f'{ann_file}:{lineno}'
-            parts = line.split()
-            if len(parts) != 6:
-                raise ValueError(f'{where}: expected "<file> <wnid> <x0> <y0> <x1> <y1>", '
-                                 f'got {line.rstrip()!r}')
-            if parts[0] in boxes:
-                raise ValueError(f'{where}: second line for {parts[0]!r} (first at '
-                                 f'{boxes[parts[0]][0]})')
-            boxes[parts[0]] = (where, parts[1], _parse_box(parts[2:], where))
+            boxes[parts[0]] = (where, *parts[1:-4], _parse_box(parts[-4:], where))
     return boxes
 
 
@@ -280,7 +264,7 @@ def build_tiny_imagenet_lt_det(root: str,
     train_counts = cls.metainfo['class_counts']
     entries = [cls.get_data_info(i) for i in range(len(cls))]
     if split == 'val':
-        val_boxes = _read_val_boxes(osp.join(root, 'val', 'val_annotations.txt'))
+        val_boxes = _read_box_file(osp.join(root, 'val', 'val_annotations.txt'), with_wnid=True)
 
     images, annotations = [], []
     class_boxes: Dict[int, dict] = {}
@@ -290,8 +274,8 @@ def build_tiny_imagenet_lt_det(root: str,
         if split == 'train':
             if label not in class_boxes:
                 wnid = wnids[label]
-                class_boxes[label] = _read_train_boxes(
-                    osp.join(root, 'train', wnid, f'{wnid}_boxes.txt'))
+                class_boxes[label] = _read_box_file(
+                    osp.join(root, 'train', wnid, f'{wnid}_boxes.txt'), with_wnid=False)
             boxes = class_boxes[label]
             if base not in boxes:
                 wnid = wnids[label]
