@@ -688,6 +688,32 @@ def test_preload_decodes_each_image_once_like_load_image_from_file(cifar10_jpeg_
         [ref.get_data_info(j)['gt_label'] for j in (0, 5000, 12405)], minlength=10))
 
 
+def test_preload_and_verify_show_progress_on_large_splits(monkeypatch, cifar10_jpeg_root):
+    """From PROGRESS_MIN_IMAGES images on, preload / verify draw a progress bar that ends at
+    the number of images; below it they draw none."""
+    import io
+
+    import mmengine.utils
+    import mmlt.datasets.base as base
+    bars = []
+
+    class RecordingBar(mmengine.utils.ProgressBar):
+        def __init__(self, task_num, *args, **kwargs):
+            super().__init__(task_num, *args, file=io.StringIO(), **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(mmengine.utils, 'ProgressBar', RecordingBar)
+    monkeypatch.setattr(base, 'PROGRESS_MIN_IMAGES', 250)
+    CIFAR10LT(data_root=str(cifar10_jpeg_root), split='train', preload=True, verify=True,
+              indices=list(range(300)), pipeline=[])
+    assert [(b.task_num, b.completed) for b in bars] == [(300, 300)] * 2  # verify, preload
+    assert all('300/300' in b.file.getvalue() for b in bars)
+    bars.clear()
+    CIFAR10LT(data_root=str(cifar10_jpeg_root), split='train', preload=True, verify=True,
+              indices=list(range(200)), pipeline=[])
+    assert bars == []
+
+
 def test_preload_names_an_unreadable_file(tmp_path, cifar10_jpeg_root):
     shutil.copy(cifar10_jpeg_root / 'test' / 'cat' / '0000.jpg', tmp_path / 'good.jpg')
     (tmp_path / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0' + b'\x00' * 300)

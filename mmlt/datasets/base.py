@@ -16,9 +16,13 @@ import re
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                   '.tiff', '.webp')
+# verify=True / preload=True show a progress bar from this many images on
+PROGRESS_MIN_IMAGES = 2000
 
 
 _DIGITS = re.compile(r'(\d+)')
@@ -282,16 +286,26 @@ class LTDatasetMixin:
         elif self._indices is not None:
             keep = self._indices
         keep = sorted(set(keep))
+        # a bar (main process) where the pass takes a while
+        progress = len(keep) >= PROGRESS_MIN_IMAGES and is_main_process()
         if self.verify:
             from .verify import raise_if_bad, verify_images
             entries = [data_list[i] for i in keep]
-            bad = verify_images(entries, progress=False,
+            bad = verify_images(entries, progress=progress,
                                 ann_file=getattr(self, 'ann_file', '') or '')
             raise_if_bad(bad, f'{self.__class__.__name__} (verify=True)', len(entries))
         if self.preload:
             data_list = list(data_list)
-            for i in keep:
+            bar, step = None, max(len(keep) // 100, 1)  # a log line per percent, not per image
+            if progress:
+                from mmengine.utils import ProgressBar
+                print_log(f'{self.__class__.__name__}: decoding {len(keep)} images into memory '
+                          '(preload=True)', logger='current')
+                bar = ProgressBar(len(keep))
+            for n, i in enumerate(keep, 1):
                 data_list[i] = preload_entry(data_list[i])
+                if bar is not None and (n % step == 0 or n == len(keep)):
+                    bar.update(step if n % step == 0 else n % step)
         return data_list
 
     @property
