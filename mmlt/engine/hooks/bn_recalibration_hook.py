@@ -6,11 +6,12 @@ import torch
 from torch import nn
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmpretrain.engine.hooks.precise_bn_hook import update_bn_stats
 from mmpretrain.registry import HOOKS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
+
+from mmlt.utils.model import unwrap_model
 
 
 class _FeatureForward(nn.Module):
@@ -83,7 +84,7 @@ class BNRecalibrationHook(Hook):
     @torch.no_grad()
     def recalibrate(self, runner) -> None:
         """Re-estimate every BatchNorm layer's running statistics."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         loader = self._loader(runner)
         bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
         if not bns:

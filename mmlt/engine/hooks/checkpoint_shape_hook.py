@@ -3,8 +3,8 @@ import re
 from typing import List, Tuple
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+from mmlt.utils.model import unwrap_model
 
 # what a mismatch of a key usually means, for the error message
 _HINTS = (
@@ -51,7 +51,7 @@ class CheckpointShapeHook(Hook):
         return out
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         state = checkpoint.get('state_dict', checkpoint)
         bad = self.mismatches(state, model)
         if not bad:

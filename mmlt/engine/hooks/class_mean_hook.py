@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
 
 from mmpretrain.registry import HOOKS
 from mmlt.models.heads.ncm_head import center_normalize
+from mmlt.utils.model import unwrap_model
 
 
 @torch.no_grad()
@@ -150,7 +150,7 @@ class ClassMeanHook(Hook):
 
     def compute(self, runner) -> None:
         """Extract the features and store the statistics in the model's head."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         head = getattr(model, 'head', None)
         if not hasattr(head, 'update_means'):
             raise TypeError(f'ClassMeanHook: the model head {type(head).__name__} has no '
@@ -184,7 +184,7 @@ class ClassMeanHook(Hook):
         if not self._before_test:
             return
         if self.reuse_loaded:
-            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            model = unwrap_model(runner.model)
             if bool(model.head.class_means.any()):
                 print_log('ClassMeanHook: using the class means loaded with the checkpoint',
                           logger='current')

@@ -4,8 +4,8 @@ from typing import Optional, Sequence
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+from mmlt.utils.model import unwrap_model
 
 
 @HOOKS.register_module()
@@ -41,7 +41,7 @@ class TorchCompileHook(Hook):
     def before_train(self, runner) -> None:
         if self._done:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         for name in self.modules:
             try:
                 module = model.get_submodule(name)
