@@ -7,7 +7,7 @@ index with MMPretrain's model hub (:mod:`mmlt.apis.model_zoo`), so that ``mmpret
 ``get_model`` and the inferencers know mmlt's models by name.
 """
 from .utils import compat  # noqa: F401,I001  (first: patches before anything loads checkpoints)
-from . import datasets, engine, evaluation, models  # noqa: F401
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401
 from .version import __version__
 from .apis import register_model_zoo  # noqa: I001
 

@@ -21,6 +21,7 @@ model = dict(
 custom_hooks = [
     dict(type='SamplerStateHook'),
     dict(type='RandomStateHook'),
+    dict(type='LongTailPlotHook'),
     dict(
         type='ClassMeanHook',
         dataloader=dict(

@@ -33,5 +33,6 @@ train_features_dataloader = dict(
 custom_hooks = [
     dict(type='SamplerStateHook'),
     dict(type='RandomStateHook'),
+    dict(type='LongTailPlotHook'),
     dict(type='ClassMeanHook', dataloader=train_features_dataloader),
 ]

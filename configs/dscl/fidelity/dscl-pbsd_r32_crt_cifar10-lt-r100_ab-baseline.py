@@ -7,5 +7,9 @@ data_preprocessor = dict(augments=[
     dict(type='RandomCrop', size=(32, 32), padding=4),
     dict(type='RandomHorizontalFlip'),
 ])
-custom_hooks = [dict(type='SamplerStateHook'), dict(type='RandomStateHook')]
+custom_hooks = [
+    dict(type='SamplerStateHook'),
+    dict(type='RandomStateHook'),
+    dict(type='LongTailPlotHook'),
+]
 optim_wrapper = dict(optimizer=dict(lr=0.02))

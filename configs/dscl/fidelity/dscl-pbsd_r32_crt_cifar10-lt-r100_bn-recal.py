@@ -7,5 +7,6 @@ _base_ = './dscl-pbsd_r32_crt_cifar10-lt-r100_ab-baseline.py'
 custom_hooks = [
     dict(type='SamplerStateHook'),
     dict(type='RandomStateHook'),
+    dict(type='LongTailPlotHook'),
     dict(type='BNRecalibrationHook'),
 ]

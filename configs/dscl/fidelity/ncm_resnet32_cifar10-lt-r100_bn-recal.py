@@ -5,6 +5,7 @@ _base_ = '../../decoupled/ncm_resnet32_cifar10-lt-r100.py'
 custom_hooks = [
     dict(type='SamplerStateHook'),
     dict(type='RandomStateHook'),
+    dict(type='LongTailPlotHook'),
     dict(
         type='BNRecalibrationHook',
         dataloader={{_base_.train_features_dataloader}},

@@ -6,3 +6,4 @@ from .compile_hook import TorchCompileHook  # noqa: F401
 from .invalid_loss_hook import InvalidLossHook  # noqa: F401
 from .checkpoint_shape_hook import CheckpointShapeHook  # noqa: F401
 from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
+from .lt_plot_hook import LongTailPlotHook  # noqa: F401

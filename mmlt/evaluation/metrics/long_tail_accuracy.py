@@ -45,7 +45,9 @@ class LongTailAccuracy(BaseMetric):
 
     A CSV with one row per class (``class_index, class_name, train_count, group, num_samples,
     num_correct, accuracy``) is written to ``out_dir/per_class_file`` for
-    ``tools/analysis/plot_lt_accuracy.py``.
+    ``tools/analysis/plot_lt_accuracy.py``; its path is kept in :attr:`last_csv_path` (None
+    until an evaluation wrote one, and on ranks other than the main one), where
+    :class:`~mmlt.engine.hooks.LongTailPlotHook` finds it.
 
     Args:
         topk (int | Sequence[int]): The k of the overall top-k accuracies; a k
@@ -87,6 +89,7 @@ class LongTailAccuracy(BaseMetric):
         self.class_counts = None if class_counts is None else [int(n) for n in class_counts]
         self.out_dir = out_dir
         self.per_class_file = per_class_file
+        self.last_csv_path: Optional[str] = None
         self._maxk = max(self.topk)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -125,6 +128,7 @@ class LongTailAccuracy(BaseMetric):
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Compute the accuracies (percent) and write the per-class CSV."""
+        self.last_csv_path = None
         if not results:
             raise ValueError('LongTailAccuracy: no evaluation samples were processed')
         widths = {r['num_classes'] for r in results} - {None}
@@ -184,4 +188,5 @@ class LongTailAccuracy(BaseMetric):
                 acc = '' if np.isnan(accuracy[j]) else f'{accuracy[j]:.4f}'
                 writer.writerow([j, names[j], int(counts[j]), groups[j],
                                  int(num_samples[j]), int(num_correct[j]), acc])
+        self.last_csv_path = path
         MMLogger.get_current_instance().info(f'LongTailAccuracy: per-class accuracy -> {path}')
