@@ -33,6 +33,20 @@ RC_PARAMS = {'font.size': 12}
 Table = Dict[str, np.ndarray]
 
 
+def group_spans(groups: np.ndarray):
+    """Yield ``(name, colour, lo, hi, members)`` of every non-empty shot group.
+
+    ``groups`` holds the group of each class with the classes sorted by training count, so each
+    group is one contiguous run: axis positions ``lo..hi`` (half a class beyond its first and last
+    member) and the indices ``members``.
+    """
+    for group in GROUPS:
+        members = np.flatnonzero(groups == group)
+        if len(members):
+            name, color = GROUP_STYLE[group]
+            yield name, color, members[0] - 0.5, members[-1] + 0.5, members
+
+
 def read_per_class_csv(path: Union[str, Path]) -> Table:
     """Read a CSV written by :class:`mmlt.evaluation.metrics.LongTailAccuracy`.
 
@@ -156,12 +170,7 @@ def draw_lt_accuracy(tables: Sequence[Table],
     # group bands (contiguous: classes are sorted by count)
     header_lines = 1 + len(tables)
     top = 100 + 7 * header_lines
-    for group in GROUPS:
-        members = np.flatnonzero(groups == group)
-        if not len(members):
-            continue
-        name, color = GROUP_STYLE[group]
-        lo, hi = members[0] - 0.5, members[-1] + 0.5
+    for name, color, lo, hi, members in group_spans(groups):
         ax.axvspan(lo, hi, color=color, alpha=0.10, linewidth=0, zorder=0)
         if lo > -0.5:
             ax.axvline(lo, color=color, linewidth=1, linestyle='--', alpha=0.7)
@@ -288,6 +297,6 @@ def render_lt_accuracy(csv_paths: Sequence,
 
 
 __all__ = [
-    'GROUP_STYLE', 'METHOD_COLORS', 'draw_lt_accuracy', 'figure_to_rgb', 'moving_average',
-    'plot_lt_accuracy', 'read_per_class_csv', 'render_lt_accuracy'
+    'GROUP_STYLE', 'METHOD_COLORS', 'draw_lt_accuracy', 'figure_to_rgb', 'group_spans',
+    'moving_average', 'plot_lt_accuracy', 'read_per_class_csv', 'render_lt_accuracy'
 ]

@@ -54,7 +54,7 @@ from mpl_toolkits.axes_grid1 import make_axes_locatable
 import mmlt  # noqa: F401
 from mmlt.evaluation.metrics.long_tail_accuracy import GROUPS, shot_groups
 from mmlt.utils.setup_env import adapt_cfg_to_device, set_default_dataloader_cfg
-from mmlt.visualization.lt_plot import GROUP_STYLE
+from mmlt.visualization.lt_plot import group_spans
 
 MAX_TICK_CLASSES = 30
 CSV_FIELDS = ('class_index', 'class_name', 'train_count', 'group', 'num_samples')
@@ -347,12 +347,7 @@ def draw_confusion_matrix(cm: np.ndarray, counts: Sequence[int],
     fig.colorbar(image, cax=cax, label='fraction of the true class\'s test images')
 
     # shot-group strips along the top and the left, boundaries across the matrix
-    for group in GROUPS:
-        members = np.flatnonzero(groups == group)
-        if not len(members):
-            continue
-        name, color = GROUP_STYLE[group]
-        lo, hi = members[0] - 0.5, members[-1] + 0.5
+    for name, color, lo, hi, members in group_spans(groups):
         label = f'{name.split("-")[0]} ({len(members)})'
         wide = (hi - lo) / num_classes > 0.12
         top.axvspan(lo, hi, color=color)
