@@ -4,9 +4,11 @@ from typing import List, Optional, Sequence, Union
 
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
-from mmengine.model import initialize, is_model_wrapper
+from mmengine.model import initialize
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmlt.utils.model import unwrap_model
 
 
 def _under(name: str, prefixes: Sequence[str]) -> bool:
@@ -69,11 +71,6 @@ class FreezeAllButHook(Hook):
                              f'got {reinit_cfg!r}')
         self.reinit_cfg = reinit_cfg
 
-    @staticmethod
-    def _model(runner) -> nn.Module:
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
-
     def freeze(self, model: nn.Module) -> int:
         """Apply ``requires_grad``; returns the number of trainable parameters (elements)."""
         params = dict(model.named_parameters())
@@ -109,7 +106,7 @@ class FreezeAllButHook(Hook):
             initialize(modules[name], dict(self.reinit_cfg))
 
     def before_train(self, runner) -> None:
-        model = self._model(runner)
+        model = unwrap_model(runner.model)
         count = self.freeze(model)
         if self.reinit_cfg is not None and runner.iter == 0:
             self.reinit(model)
@@ -122,4 +119,4 @@ class FreezeAllButHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if self.norm_eval:
-            self.set_eval(self._model(runner))
+            self.set_eval(unwrap_model(runner.model))
