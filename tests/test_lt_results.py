@@ -193,22 +193,26 @@ def test_runs_resume_and_pass_amp_and_stage2_options(tmp_path):
     assert 'weight_decay=0' in lines[1] and 'weight_decay' not in lines[0]
 
 
+def fake_val(run, tops):
+    """A finished 10-epoch cRT run whose validations gave ``tops`` (top-1, in order)."""
+    fake_run(run, 10, 3)
+    (run / '20261123_225850' / 'vis_data').mkdir()
+    (run / '20261123_225850' / 'vis_data' / 'scalars.json').write_text(''.join(
+        json.dumps({'loss': 1.0, 'step': i}) + '\n' + json.dumps(
+            {'accuracy/top1': t, 'step': i}) + '\n' for i, t in enumerate(tops)))
+
+
 def test_crt_learning_rate_is_chosen_on_validation(tmp_path):
     """--crt-lrs: one cRT run per lr, the best final *validation* top-1 is tested, the choice is
     recorded and shown in the table."""
     wd = tmp_path / 'results_cifar10-lt-r100'
     fake_run(wd / 'dscl-stage1', 6, 5)
     for lr, tops in ((0.02, [50.0, 61.0]), (0.2, [70.0, 55.0])):  # final val decides, not max
-        run = wd / f'dscl-lr{lr:g}'
-        fake_run(run, 10, 3)
-        (run / '20261123_225850' / 'vis_data').mkdir()
-        (run / '20261123_225850' / 'vis_data' / 'scalars.json').write_text(''.join(
-            json.dumps({'loss': 1.0, 'step': i}) + '\n' + json.dumps(
-                {'accuracy/top1': t, 'step': i}) + '\n' for i, t in enumerate(tops)))
+        fake_val(wd / f'dscl-lr{lr:g}', tops)
     calls = []
     runner = lt_results.Runner(lt_results.argparse.Namespace(
         command='run', dataset='cifar10', work_dir=wd, python='python3', epochs_cls=10,
-        crt_lrs=[0.02, 0.2], threads=None,
+        crt_lrs=[0.02, 0.2], threads=None, epochs_con=6, stage1_options=[],
         stage2_options=[], amp=None, compile=False, gpus=1, dry_run=False))
     runner.call = lambda cmd, env=None: calls.append([str(c) for c in cmd])
     runner.classifier('configs/dscl/dscl-pbsd_r32_crt-1xb512-10e_cifar10-lt-r100.py',
@@ -223,6 +227,24 @@ def test_crt_learning_rate_is_chosen_on_validation(tmp_path):
     row = rows['DSCL + cRT']
     assert row[5] == '6 / 10'
     assert 'cRT lr 0.02 chosen on 1000 val images (val top-1 0.02: 61.00, 0.2: 55.00)' in row[-1]
+
+    # a widened sweep: the finished result no longer counts as done, only the new lr trains,
+    # and the choice is made again over all three
+    assert runner.crt_done('dscl')
+    runner.args.crt_lrs = [0.02, 0.2, 1.0]
+    assert not runner.crt_done('dscl')
+    calls.clear()
+    runner.call = lambda cmd, env=None: (calls.append([str(c) for c in cmd]), 'tools/train.py' in
+                                         cmd and fake_val(wd / 'dscl-lr1', [40.0, 65.0]))
+    runner.two_stage('dscl', 'unused-stage1.py', stage1_name='dscl', ncm_config=False)
+    trained = [cmd for cmd in calls if 'tools/train.py' in cmd]
+    assert len(trained) == 1 and str(wd / 'dscl-lr1') in trained[0]
+    assert 'optim_wrapper.optimizer.lr=1.0' in trained[0]
+    test = [cmd for cmd in calls if 'tools/test.py' in cmd]
+    assert len(test) == 1 and str(wd / 'dscl-lr1' / 'epoch_10.pth') in test[0]
+    choice = json.loads((wd / 'dscl' / 'lr_choice.json').read_text())
+    assert choice['lr'] == 1.0 and set(choice['val_top1']) == {'0.02', '0.2', '1'}
+    assert runner.crt_done('dscl')
 
 
 def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):

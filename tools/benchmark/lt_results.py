@@ -15,7 +15,8 @@ Every command it runs is appended to ``WORK_DIR/commands.sh``.
 Many / Medium / Few on the test split, the epochs each stage actually ran (from its checkpoints),
 the device (from the training log), the wall time, the published numbers beside ours, the check
 of the paper's ordering SCL < DSCL < DSCL + PBSD, and a per-class accuracy plot of the best
-model. Nothing in it is typed by hand.
+model. Nothing in it is typed by hand. A WORK_DIR named ``fidelity_*`` (``ab``) becomes the A/B
+table, one named ``det_*`` the detection table of ``tools/benchmark/det_results.py``.
 
 Examples::
 
@@ -40,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
+sys.path.insert(0, str(ROOT / 'tools' / 'benchmark'))  # det_results (det_* work dirs)
 from collect_results import read_method  # noqa: E402  (metrics.json / tau_norm_sweep.json)
 
 DATASETS = {
@@ -206,6 +208,20 @@ class Runner:
     def done(self, folder):
         return (self.work_dir / folder / 'metrics.json').exists()
 
+    def crt_done(self, folder):
+        """A cRT result is final when it is tested and, with several ``--crt-lrs``, was chosen
+        among all of them: widening the sweep later trains only the new learning rates and
+        chooses again (the finished runs are kept)."""
+        if not self.done(folder):
+            return False
+        if len(self.args.crt_lrs or ()) <= 1:
+            return True
+        choice = self.work_dir / folder / 'lr_choice.json'
+        if not choice.exists():
+            return False
+        tried = json.loads(choice.read_text())['val_top1']
+        return all(f'{lr:g}' in tried for lr in self.args.crt_lrs)
+
     def decoupled(self):
         if self.done('ncm'):
             return
@@ -227,10 +243,10 @@ class Runner:
         tag, dn, e1 = self.spec['tag'], self.spec['dn'], self.args.epochs_con
         s1_dir = self.work_dir / f'{stage1_name or name}-stage1'
         s1_ckpt = s1_dir / f'epoch_{e1}.pth'
-        if not s1_ckpt.exists() and not (self.done(name) and self.done(f'{name}-ncm')):
+        if not s1_ckpt.exists() and not (self.crt_done(name) and self.done(f'{name}-ncm')):
             self.train(stage1_config, s1_dir, schedule_options(e1, 10 / 200) +
                        self.args.stage1_options + list(stage1_options))
-        if crt_config is not False and not self.done(name):
+        if crt_config is not False and not self.crt_done(name):
             self.classifier(crt_config or f'configs/dscl/dscl-pbsd_{tag}_crt-1xb512-10e_{dn}.py',
                             s1_ckpt, self.work_dir / name)
         if ncm_config is not False:
@@ -257,7 +273,7 @@ class Runner:
         image_dir, patch_dir = self.work_dir / 'cfrl-image', self.work_dir / 'cfrl-patch'
         image_ckpt = image_dir / f'epoch_{e_image}.pth'
         patch_ckpt = patch_dir / f'epoch_{e_patch}.pth'
-        if self.done('cfrl') and self.done('cfrl-ncm'):
+        if self.crt_done('cfrl') and self.done('cfrl-ncm'):
             return
         if not image_ckpt.exists():
             self.train(f'configs/cfrl/cfrl-image_{tag}_1xb256-coslr-200e_{dn}.py', image_dir,
@@ -266,7 +282,7 @@ class Runner:
             self.train(f'configs/cfrl/cfrl-patch_{tag}_1xb256-coslr-100e_{dn}.py', patch_dir,
                        schedule_options(e_patch, 5 / 100) + self.args.stage1_options +
                        [f'model.init_cfg.checkpoint={image_ckpt}'])
-        if not self.done('cfrl'):
+        if not self.crt_done('cfrl'):
             self.classifier(f'configs/cfrl/cfrl_{tag}_crt-1xb512-10e_{dn}.py', patch_ckpt,
                             self.work_dir / 'cfrl')
         self.ncm(patch_ckpt, 'cfrl')
@@ -665,6 +681,10 @@ def write_table(work_dirs, out: Path, notes: str = ''):
         if wd.name.startswith('fidelity_'):
             parts.append(fidelity_section(wd))
             continue
+        if wd.name.startswith('det_'):  # tools/benchmark/det_results.py run
+            from det_results import det_section
+            parts.append(det_section(wd))
+            continue
         text, _ = section(wd, out.parent)
         parts.append(text)
     parts.append(published_section())
@@ -693,7 +713,8 @@ def main(argv=None):
                         help='cfg-options added to every cRT run')
     common.add_argument('--crt-lrs', type=float, nargs='+', default=[],
                         help="cRT learning rate(s); several: one run each, the best on the "
-                        "validation split is tested (default: the config's)")
+                        "validation split is tested (default: the config's); values added "
+                        "later train only the new runs and choose again")
     common.add_argument('--amp', choices=['bf16', 'fp16'],
                         help='mixed precision for every training (tools/train.py --amp)')
     common.add_argument('--compile', action='store_true',

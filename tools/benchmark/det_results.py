@@ -1,0 +1,303 @@
+# Copyright (c) mmlt contributors. All rights reserved.
+"""Measure long-tailed detection on Tiny-ImageNet-LT-Det: backbone init x decoupled classifier.
+
+``run`` trains and tests, one folder per run under WORK_DIR (default
+``work_dirs/det_tiny-imagenet-lt-r100``); a run whose ``metrics.json`` exists is skipped and an
+interrupted training continues from its last checkpoint, so a call can simply be repeated:
+
+* the stage-1 backbones (``backbone-<init>/``): mmlt's Tiny-ImageNet-LT ResNet-18 classifiers,
+  cross-entropy (``ce``, configs/decoupled) and DSCL / DSCL + PBSD (``dscl``, ``dscl-pbsd``,
+  configs/dscl), or any checkpoint given with ``--backbone INIT=CKPT``;
+* per detector and init, the detector (``<detector>-<init>/``: random init for ``scratch``, else
+  the backbone's ``backbone.`` weights through the config's ``Pretrained`` init_cfg), then the
+  decoupled box-classifier stage on it (``<detector>-<init>-crt-cls/``: everything frozen but the
+  final classifier, repeat-factor sampling), each tested on the val split with
+  ``LongTailCocoMetric`` (box AP, AP_r / AP_c / AP_f).
+
+Every command is appended to ``WORK_DIR/commands.sh``. ``lt_results.py table`` puts a folder named
+``det_*`` into docs/results.md as a detection section (:func:`det_section`), with the epochs each
+stage actually ran, the device and the wall time read from the run folders.
+
+Examples::
+
+    # the configs' schedules (backbones 200 epochs, detector 4, classifier stage 2)
+    python tools/benchmark/det_results.py run
+    # shorter, with a CE backbone trained elsewhere
+    python tools/benchmark/det_results.py run --inits scratch ce --epochs-det 1 --epochs-det-cls 1 \\
+        --backbone ce=work_dirs/results_tiny-imagenet-lt-r100/ce/epoch_200.pth
+"""
+import argparse
+import json
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lt_results  # noqa: E402
+from lt_results import (ROOT, epochs_run, fmt, log_device, planned_epochs,  # noqa: E402
+                        repo_relative, schedule_options, wall_minutes)
+
+DN = 'tiny-imagenet-lt-r100'
+DETECTORS = {
+    'faster-rcnn': 'Faster R-CNN R18-FPN',
+    'retinanet': 'RetinaNet R18-FPN',
+}
+# stage-1 classifiers whose backbone a detector can start from (ResNet_CIFAR-18, 64 px)
+BACKBONES = {
+    'ce': dict(config=f'configs/decoupled/ce_resnet18_1xb128-200e_{DN}.py',
+               label='mmlt CE (stage 1)'),
+    'dscl': dict(config=f'configs/dscl/dscl_r18_1xb256-coslr-200e_{DN}.py',
+                 label='mmlt DSCL (stage 1)'),
+    'dscl-pbsd': dict(config=f'configs/dscl/dscl-pbsd_r18_1xb256-coslr-200e_{DN}.py',
+                      label='mmlt DSCL + PBSD (stage 1)'),
+}
+INITS = ('scratch', ) + tuple(BACKBONES)
+INIT_LABELS = {'scratch': 'random (no pre-training)',
+               **{k: v['label'] for k, v in BACKBONES.items()}}
+# metric names of LongTailCocoMetric (prefix coco/, values in [0, 1]) -> table column
+COLUMNS = (('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP_r', 'bbox_AP_r'),
+           ('AP_c', 'bbox_AP_c'), ('AP_f', 'bbox_AP_f'))
+
+
+def det_config(detector: str, init: str) -> str:
+    kind = 'scratch' if init == 'scratch' else 'ce-stage1'  # any stage-1 checkpoint fits ce-stage1
+    return f'configs/det/{detector}_r18-cifar_fpn_{kind}_cpu-4e_{DN}.py'
+
+
+def cls_config(detector: str) -> str:
+    return f'configs/det/{detector}_r18-cifar_fpn_crt-cls_rfs-2e_{DN}.py'
+
+
+def det_schedule_options(epochs: int):
+    """cfg-options that shrink the detector schedule (``_base_/schedules/cpu_sgd_4e.py``: linear
+    warm-up, x0.1 after three quarters of the epochs) to ``epochs``."""
+    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+            f'param_scheduler.1.end={epochs}',
+            f'param_scheduler.1.milestones=[{max(1, round(epochs * 3 / 4))}]']
+
+
+def cls_schedule_options(epochs: int, det_ckpt: Path):
+    """The classifier stage (cosine over ``epochs``) on the stage-1 detector ``det_ckpt``."""
+    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+            f'param_scheduler.0.T_max={epochs}', f'param_scheduler.0.end={epochs}',
+            f'load_from={det_ckpt}']
+
+
+def ce_schedule_options(epochs: int):
+    """The CE stage 1 (LDAM-DRW's steps at 4/5 and 9/10 of the epochs), as tools/run_decoupled.sh."""
+    return [f'train_cfg.max_epochs={epochs}',
+            f'param_scheduler.1.milestones=[{epochs * 4 // 5},{epochs * 9 // 10}]',
+            f'default_hooks.checkpoint.interval={min(epochs, lt_results.CHECKPOINT_EVERY)}']
+
+
+class DetRunner(lt_results.Runner):
+    """Runs the detection benchmark; shares logging and ``--threads`` with ``lt_results``."""
+
+    def __init__(self, args):
+        self.args = args
+        self.work_dir = args.work_dir or ROOT / 'work_dirs' / f'det_{DN}'
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.python = args.python
+        self.given = dict(self.parse_backbones(args.backbone))
+
+    @staticmethod
+    def parse_backbones(items):
+        for item in items:
+            name, sep, ckpt = item.partition('=')
+            if not sep or name not in BACKBONES or not ckpt:
+                raise ValueError(f'--backbone {item!r}: expected INIT=CHECKPOINT with INIT one '
+                                 f'of {list(BACKBONES)}')
+            if not Path(ckpt).is_file():
+                raise FileNotFoundError(f'--backbone {item!r}: no checkpoint file {ckpt}')
+            yield name, Path(ckpt)
+
+    def backbone(self, init: str) -> Path:
+        """The stage-1 checkpoint of ``init``: given with ``--backbone``, else trained here."""
+        record = self.work_dir / f'backbone-{init}.json'
+        if init in self.given:
+            record.write_text(json.dumps(dict(checkpoint=repo_relative(
+                str(self.given[init].resolve()))), indent=1))
+            return self.given[init]
+        spec, folder = BACKBONES[init], self.work_dir / f'backbone-{init}'
+        if init == 'ce':
+            epochs, options = self.args.epochs_ce, ce_schedule_options(self.args.epochs_ce)
+        else:
+            epochs = self.args.epochs_con
+            options = schedule_options(epochs, 10 / 200) + self.args.stage1_options
+        ckpt = folder / f'epoch_{epochs}.pth'
+        if not ckpt.exists():
+            self.train(spec['config'], folder, options)
+        record.unlink(missing_ok=True)
+        return ckpt
+
+    def det_train(self, config, work_dir: Path, options):
+        """tools/det/train.py without validation (the test follows); resumes when ``work_dir``
+        holds a checkpoint. Not otherwise: mmdet's ``--resume`` drops ``load_from``, which the
+        classifier stage needs on its first start."""
+        cmd = [self.python, 'tools/det/train.py', config, '--work-dir', work_dir,
+               '--no-validate']
+        if (work_dir / 'last_checkpoint').exists():
+            cmd.append('--resume')
+        if self.args.amp:
+            cmd += ['--amp', self.args.amp]
+        self.call(cmd + ['--cfg-options'] + options + self.args.det_options)
+
+    def det_test(self, config, ckpt: Path, work_dir: Path):
+        self.call([self.python, 'tools/det/test.py', config, ckpt, '--work-dir', work_dir,
+                   '--metrics-out', work_dir / 'metrics.json'] +
+                  (['--cfg-options'] + self.args.det_options if self.args.det_options else []))
+
+    def detector(self, detector: str, init: str):
+        e_det, e_cls = self.args.epochs_det, self.args.epochs_det_cls
+        name = f'{detector}-{init}'
+        det_dir, cls_dir = self.work_dir / name, self.work_dir / f'{name}-crt-cls'
+        det_ckpt = det_dir / f'epoch_{e_det}.pth'
+        if self.done(name) and (self.args.no_cls or self.done(cls_dir.name)):
+            return
+        if not det_ckpt.exists():
+            options = det_schedule_options(e_det)
+            if init != 'scratch':
+                options.append(f'model.backbone.init_cfg.checkpoint={self.backbone(init)}')
+            self.det_train(det_config(detector, init), det_dir, options)
+        if not self.done(name):
+            self.det_test(det_config(detector, init), det_ckpt, det_dir)
+        if self.args.no_cls:
+            return
+        if not (cls_dir / f'epoch_{e_cls}.pth').exists():
+            self.det_train(cls_config(detector), cls_dir, cls_schedule_options(e_cls, det_ckpt))
+        if not self.done(cls_dir.name):
+            self.det_test(cls_config(detector), cls_dir / f'epoch_{e_cls}.pth', cls_dir)
+
+    def run(self):
+        with open(self.work_dir / 'commands.sh', 'a') as f:
+            f.write(f'# {time.strftime("%Y-%m-%d %H:%M")}: python tools/benchmark/det_results.py '
+                    + ' '.join(shlex.quote(a) for a in self.args.argv) + '\n')
+        self.call([self.python, 'tools/prepare_data.py'])
+        for detector in self.args.detectors:
+            for init in self.args.inits:
+                self.detector(detector, init)
+
+
+# --------------------------------------------------------------------------------------------
+# table (called by lt_results.write_table for work dirs named det_*)
+# --------------------------------------------------------------------------------------------
+def read_det_metrics(folder: Path):
+    """``{column: value in %}`` from a test's ``metrics.json`` (None if not tested)."""
+    path = folder / 'metrics.json'
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text())
+    found = {}
+    for column, name in COLUMNS:
+        values = [v for k, v in raw.items() if k.split('/')[-1] == name]
+        found[column] = 100 * values[0] if values and values[0] is not None else float('nan')
+    return found
+
+
+def backbone_epochs(work_dir: Path, init: str) -> str:
+    """Epochs of the stage-1 backbone ``init``: its folder here, or the checkpoint name recorded in
+    ``backbone-<init>.json`` when it was given (``--backbone``); ``-`` for random init."""
+    if init == 'scratch':
+        return '-'
+    record = work_dir / f'backbone-{init}.json'
+    if record.exists():
+        m = re.fullmatch(r'epoch_(\d+)\.pth', Path(json.loads(record.read_text())['checkpoint']).name)
+        return m.group(1) if m else '?'
+    return str(epochs_run(work_dir / f'backbone-{init}') or '?')
+
+
+def det_section(work_dir: Path) -> str:
+    lines = [f'## Long-tailed detection: Tiny-ImageNet-LT-Det (IR 100) (`{work_dir.name}`)', '',
+             'Box AP on the val split (10,000 images, 50 per class) by `LongTailCocoMetric`; '
+             'AP_r / AP_c / AP_f: mean per-class AP of the classes with 1-10 / 11-100 / > 100 '
+             'training images (35 / 95 / 70 classes). *epochs*: the backbone\'s stage 1 (`-`: '
+             'random init), the detector, the classifier stage (`-`: none), read from the '
+             'checkpoints. *wall min* counts the detector stages and their tests; the '
+             'backbone\'s stage 1 is not included.', '']
+    rows, unfinished = [], []
+    for detector, det_name in DETECTORS.items():
+        for init in INITS:
+            name = f'{detector}-{init}'
+            if not (work_dir / name).is_dir():
+                continue
+            b_epochs = backbone_epochs(work_dir, init)
+            for folder, cls in ((name, False), (f'{name}-crt-cls', True)):
+                if not (work_dir / folder).is_dir():
+                    continue
+                metrics = read_det_metrics(work_dir / folder)
+                if metrics is None:
+                    unfinished.append(
+                        f'- `{folder}`: epoch {epochs_run(work_dir / folder) or 0} of '
+                        f'{planned_epochs(work_dir / folder) or "?"}, not tested yet; no row '
+                        'until it is (`det_results.py run` continues it)')
+                    continue
+                folders = [name] + ([folder] if cls else [])
+                rows.append(dict(
+                    detector=det_name, init=INIT_LABELS[init], metrics=metrics,
+                    cls='decoupled (frozen, RFS)' if cls else 'joint',
+                    epochs=f'{b_epochs} / {epochs_run(work_dir / name)} / '
+                    f'{epochs_run(work_dir / folder) if cls else "-"}',
+                    device=log_device(work_dir / name),
+                    minutes=sum(wall_minutes(work_dir / f) for f in folders)))
+    if not rows and not unfinished:
+        return '\n'.join(lines[:2] + [f'No detector was run here (`{work_dir.name}` holds no '
+                                      'test results).', ''])
+    if rows:
+        lines += ['| detector | backbone init | box classifier | ' +
+                  ' | '.join(c for c, _ in COLUMNS) +
+                  ' | epochs (backbone / detector / classifier) | device | wall min |',
+                  '|---' * (len(COLUMNS) + 6) + '|']
+        for r in rows:
+            lines.append(f'| {r["detector"]} | {r["init"]} | {r["cls"]} | ' + ' | '.join(
+                fmt(r['metrics'][c]) for c, _ in COLUMNS) +
+                f' | {r["epochs"]} | {r["device"]} | {r["minutes"]:.0f} |')
+        best = max(rows, key=lambda r: r['metrics']['AP_r'] if r['metrics']['AP_r'] ==
+                   r['metrics']['AP_r'] else -1)
+        lines += ['', f'Highest AP_r here: {best["detector"]}, {best["init"]}, '
+                  f'{best["cls"]} classifier ({fmt(best["metrics"]["AP_r"])}).']
+    if unfinished:
+        lines += ['', 'Unfinished runs in this folder:', ''] + unfinished
+    lines.append('')
+    commands = work_dir / 'commands.sh'
+    if commands.exists():
+        lines += ['Commands that produced these rows (`commands.sh` of the run):', '', '```bash',
+                  repo_relative(commands.read_text().strip()), '```', '']
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    run = sub.add_parser('run', help='train and test the detectors (and their backbones)')
+    run.add_argument('--detectors', nargs='+', choices=list(DETECTORS), default=['faster-rcnn'])
+    run.add_argument('--inits', nargs='+', choices=INITS, default=['scratch', 'ce', 'dscl'],
+                     help='backbone inits (default: random, mmlt CE, mmlt DSCL)')
+    run.add_argument('--backbone', nargs='+', default=[], metavar='INIT=CKPT',
+                     help='use this stage-1 checkpoint instead of training the backbone')
+    run.add_argument('--epochs-ce', type=int, default=200, help='CE backbone (recipe: 200)')
+    run.add_argument('--epochs-con', type=int, default=200,
+                     help='DSCL (+ PBSD) backbone (recipe: 200)')
+    run.add_argument('--stage1-options', nargs='+', default=[], metavar='KEY=VALUE',
+                     help='cfg-options of the contrastive backbones (e.g. model.momentum=0.01)')
+    run.add_argument('--epochs-det', type=int, default=4, help='detector (config: 4)')
+    run.add_argument('--epochs-det-cls', type=int, default=2,
+                     help='decoupled classifier stage (config: 2)')
+    run.add_argument('--no-cls', action='store_true', help='skip the classifier stage')
+    run.add_argument('--det-options', nargs='+', default=[], metavar='KEY=VALUE',
+                     help='cfg-options of every detector training and test')
+    run.add_argument('--amp', choices=['bf16', 'fp16'], help='mixed precision of every training')
+    run.add_argument('--threads', type=int, help='CPU threads of each run (OMP_NUM_THREADS)')
+    run.add_argument('--work-dir', type=Path)
+    run.add_argument('--python', default='python3')
+    run.add_argument('--dry-run', action='store_true', help='print the commands, run nothing')
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    # what lt_results.Runner.train reads
+    args.gpus, args.compile = 1, False
+    DetRunner(args).run()
+
+
+if __name__ == '__main__':
+    main()
