@@ -352,6 +352,10 @@ def test_det_tools_run_a_config(det_data, tmp_path):
     ckpt = tmp_path / 'epoch_1.pth'
     assert ckpt.is_file()
     metrics = _tool('test').main([config, str(ckpt), '--work-dir', str(tmp_path),
-                                  '--out', str(tmp_path / 'pred.pkl'), '--cfg-options', *common])
+                                  '--out', str(tmp_path / 'pred.pkl'),
+                                  '--metrics-out', str(tmp_path / 'm' / 'metrics.json'),
+                                  '--cfg-options', *common])
     assert {'coco/bbox_AP_r', 'coco/bbox_AP_c', 'coco/bbox_AP_f'} <= set(metrics)
     assert (tmp_path / 'pred.pkl').is_file()
+    assert json.loads((tmp_path / 'm' / 'metrics.json').read_text()) == pytest.approx(
+        {k: float(v) for k, v in metrics.items()}, nan_ok=True)

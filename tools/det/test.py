@@ -2,13 +2,15 @@
 """Test (and evaluate) a detector checkpoint with an MMDetection config, mmlt registered.
 
 The detection counterpart of ``tools/test.py`` (see ``tools/det/train.py`` for why detection has
-its own tools). ``--out results.pkl`` also dumps the predictions (mmdet's ``DumpDetResults``).
+its own tools). ``--out results.pkl`` also dumps the predictions (mmdet's ``DumpDetResults``),
+``--metrics-out metrics.json`` the metrics.
 
 Example:
     python3 tools/det/test.py configs/det/faster-rcnn_r18-cifar_fpn_scratch_cpu-4e_tiny-imagenet-lt-r100.py \
         work_dirs/faster-rcnn_r18-cifar_fpn_scratch_cpu-4e_tiny-imagenet-lt-r100/epoch_4.pth
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -30,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save metrics and logs')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument('--metrics-out', help='write the evaluation metrics to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -66,7 +69,13 @@ def main(argv=None):
     if args.out is not None:
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    return runner.test()
+    metrics = runner.test()
+    if args.metrics_out is not None:
+        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
+        with open(args.metrics_out, 'w') as f:
+            json.dump({k: float(v) if isinstance(v, (int, float)) else v
+                       for k, v in metrics.items()}, f, indent=1)
+    return metrics
 
 
 if __name__ == '__main__':
