@@ -131,6 +131,36 @@ def test_stage1_checkpoint_keys_fit_the_detector_backbone(det_data):
     assert [k for k in ours if ours[k] != mmdet_r18[k]] == ['conv1.weight']  # 3x3 vs 7x7 stem
 
 
+def test_dscl_r50_checkpoint_initialises_the_lvis_detector_exactly(tmp_path):
+    """The LVIS DSCL configs start mmdet's ResNet-50 from an mmlt DSCL + PBSD ImageNet-LT
+    checkpoint: after init every backbone tensor equals the query encoder's in the file (same
+    keys both ways; the key encoder, queue and heads in the file are ignored)."""
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS as CLS_MODELS
+    dscl = CLS_MODELS.build(Config.fromfile(str(
+        REPO / 'configs' / 'dscl' / 'dscl-pbsd_r50_2xb128-coslr-200e_imagenet-lt.py')).model)
+    gen = torch.Generator().manual_seed(1)
+    state = {k: (torch.rand(v.shape, generator=gen) + 0.5 if 'running_var' in k else
+                 torch.randn(v.shape, generator=gen) * 0.05) if v.is_floating_point() else v
+             for k, v in dscl.state_dict().items()}
+    assert any(k.startswith('encoder_k.') for k in state) and 'queue.feats' in state
+    ckpt = tmp_path / 'dscl_r50.pth'
+    torch.save(dict(state_dict=state), ckpt)
+
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    for name in ('faster-rcnn', 'mask-rcnn'):
+        cfg = Config.fromfile(str(
+            DET / 'lvis' / f'{name}_r50-dscl-pbsd-imagenet-lt_fpn_sample1e-3_ms-1x_lvis-v1.py'))
+        cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
+        detector = MODELS.build(cfg.model)
+        detector.init_weights()
+        loaded = detector.backbone.state_dict()
+        expected = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
+        assert set(loaded) == set(expected)
+        assert all(torch.equal(loaded[k], expected[k]) for k in expected), name
+
+
 def test_train_faster_rcnn_from_mmlt_stage1(det_data, tmp_path):
     """Faster R-CNN R18-CIFAR-FPN from the stage-1 checkpoint on real images: the backbone loads
     the checkpoint exactly, the loss falls, the frozen stem stays the checkpoint's, and
@@ -220,6 +250,26 @@ def test_decoupled_stage2_trains_only_the_classifier(det_data, tmp_path):
             expected[c] += n
     assert per_class == expected
     assert per_class[1] == 8 and per_class[200] == 3  # 8 frequent images once, the rare one 3x
+
+
+def test_rfs_and_seesaw_stage1_configs(det_data, tmp_path):
+    """The Tiny-ImageNet-LT counterparts of the LVIS re-balancing configs: repeat-factor sampling
+    from the start (the repeats of the stage-2 config) and the Seesaw loss with its 200 + 2
+    outputs; one real training step each on the subset."""
+    rfs = Config.fromfile(str(DET / 'faster-rcnn_r18-cifar_fpn_ce-stage1_rfs_cpu-4e_tiny-imagenet-lt-r100.py'))
+    assert rfs.train_dataloader.dataset.type == 'ClassBalancedDataset'
+    assert rfs.train_dataloader.dataset.oversample_thr == Config.fromfile(
+        str(FRCNN_S2)).train_dataloader.dataset.oversample_thr
+    seesaw = Config.fromfile(str(
+        DET / 'faster-rcnn_r18-cifar_fpn_ce-stage1_seesaw-loss_cpu-4e_tiny-imagenet-lt-r100.py'))
+    for cfg, dataset in ((rfs, 'ClassBalancedDataset'), (seesaw, 'TinyImageNetLTDet')):
+        cfg.model.backbone.init_cfg.checkpoint = det_data['stage1']
+        runner = Runner.from_cfg(_small(cfg, det_data, tmp_path / dataset, iters=1))
+        runner.train()
+        assert np.isfinite(_losses(runner)).all()
+        assert type(runner.train_loop.dataloader.dataset).__name__ == dataset
+    head = runner.model.roi_head.bbox_head
+    assert type(head.loss_cls).__name__ == 'SeesawLoss' and head.fc_cls.out_features == 202
 
 
 def test_freeze_hook_retinanet_and_bad_input(det_data):
