@@ -258,8 +258,8 @@ def test_rfs_and_seesaw_stage1_configs(det_data, tmp_path):
     outputs; one real training step each on the subset."""
     rfs = Config.fromfile(str(DET / 'faster-rcnn_r18-cifar_fpn_ce-stage1_rfs_cpu-4e_tiny-imagenet-lt-r100.py'))
     assert rfs.train_dataloader.dataset.type == 'ClassBalancedDataset'
-    assert rfs.train_dataloader.dataset.oversample_thr == Config.fromfile(
-        str(FRCNN_S2)).train_dataloader.dataset.oversample_thr
+    assert rfs.train_dataloader.dataset.oversample_thr == 0.01 == Config.fromfile(
+        str(RETINA_S2)).train_dataloader.dataset.oversample_thr
     seesaw = Config.fromfile(str(
         DET / 'faster-rcnn_r18-cifar_fpn_ce-stage1_seesaw-loss_cpu-4e_tiny-imagenet-lt-r100.py'))
     for cfg, dataset in ((rfs, 'ClassBalancedDataset'), (seesaw, 'TinyImageNetLTDet')):

@@ -1,7 +1,7 @@
 # Faster R-CNN R18-FPN on Tiny-ImageNet-LT detection (IR 100) from an mmlt CE stage 1, trained with
 # LVIS's repeat-factor sampling from the start (mmengine's ClassBalancedDataset, t = 0.01 as the
-# decoupled classifier stage *_crt-cls_rfs-2e_*: the 5-image classes 7x, 21,549 -> 33,958 images
-# an epoch, so an epoch costs about 1.6x one of the plain config).
+# decoupled classifier stage faster-rcnn_*_crt-cls_rfs-2e_*, which inherits it: the 5-image classes
+# 7x, 21,549 -> 33,958 images an epoch, so an epoch costs about 1.6x one of the plain config).
 _base_ = './faster-rcnn_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py'
 
 train_dataloader = dict(
