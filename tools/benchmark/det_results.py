@@ -28,16 +28,15 @@ Examples::
 """
 import argparse
 import json
+import math
 import re
-import shlex
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lt_results  # noqa: E402
-from lt_results import (ROOT, epochs_run, fmt, log_device, planned_epochs,  # noqa: E402
-                        repo_relative, schedule_options, wall_minutes)
+from lt_results import (ROOT, commands_block, epochs_run, fmt, log_device,  # noqa: E402
+                        planned_epochs, repo_relative, schedule_options, wall_minutes)
 
 DN = 'tiny-imagenet-lt-r100'
 DETECTORS = {
@@ -171,10 +170,7 @@ class DetRunner(lt_results.Runner):
             self.det_test(cls_config(detector), cls_dir / f'epoch_{e_cls}.pth', cls_dir)
 
     def run(self):
-        with open(self.work_dir / 'commands.sh', 'a') as f:
-            f.write(f'# {time.strftime("%Y-%m-%d %H:%M")}: python tools/benchmark/det_results.py '
-                    + ' '.join(shlex.quote(a) for a in self.args.argv) + '\n')
-        self.call([self.python, 'tools/prepare_data.py'])
+        self.start('tools/benchmark/det_results.py')
         for detector in self.args.detectors:
             for init in self.args.inits:
                 self.detector(detector, init)
@@ -253,17 +249,14 @@ def det_section(work_dir: Path) -> str:
             lines.append(f'| {r["detector"]} | {r["init"]} | {r["cls"]} | ' + ' | '.join(
                 fmt(r['metrics'][c]) for c, _ in COLUMNS) +
                 f' | {r["epochs"]} | {r["device"]} | {r["minutes"]:.0f} |')
-        best = max(rows, key=lambda r: r['metrics']['AP_r'] if r['metrics']['AP_r'] ==
-                   r['metrics']['AP_r'] else -1)
+        best = max(rows, key=lambda r: -1 if math.isnan(r['metrics']['AP_r'])
+                   else r['metrics']['AP_r'])
         lines += ['', f'Highest AP_r here: {best["detector"]}, {best["init"]}, '
                   f'{best["cls"]} classifier ({fmt(best["metrics"]["AP_r"])}).']
     if unfinished:
         lines += ['', 'Unfinished runs in this folder:', ''] + unfinished
     lines.append('')
-    commands = work_dir / 'commands.sh'
-    if commands.exists():
-        lines += ['Commands that produced these rows (`commands.sh` of the run):', '', '```bash',
-                  repo_relative(commands.read_text().strip()), '```', '']
+    lines += commands_block(work_dir, 'Commands that produced these rows')
     return '\n'.join(lines)
 
 

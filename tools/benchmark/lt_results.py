@@ -320,11 +320,15 @@ class Runner:
             num_val=self.spec['num_val']), indent=1))
         self.test(config, runs[best] / f'epoch_{e2}.pth', work_dir)
 
-    def run(self):
+    def start(self, script='tools/benchmark/lt_results.py'):
+        """Record the invocation in ``commands.sh`` and prepare the data."""
         with open(self.work_dir / 'commands.sh', 'a') as f:
-            f.write(f'# {time.strftime("%Y-%m-%d %H:%M")}: python tools/benchmark/lt_results.py '
+            f.write(f'# {time.strftime("%Y-%m-%d %H:%M")}: python {script} '
                     + ' '.join(shlex.quote(a) for a in self.args.argv) + '\n')
         self.call([self.python, 'tools/prepare_data.py'])
+
+    def run(self):
+        self.start()
         if self.args.command == 'ab':
             return self.ab()
         for method in self.args.methods:
@@ -538,11 +542,17 @@ def section(work_dir: Path, doc_dir: Path):
                   f'top-1 {best["metrics"]["top1"]:.2f}):', '',
                   f'![per-class accuracy]({plot.name})', '']
     lines += speed_lines
-    commands = work_dir / 'commands.sh'
-    if commands.exists():
-        lines += ['Commands that produced these rows (`commands.sh` of the run):', '', '```bash',
-                  repo_relative(commands.read_text().strip()), '```', '']
+    lines += commands_block(work_dir, 'Commands that produced these rows')
     return '\n'.join(lines), plot
+
+
+def commands_block(work_dir: Path, heading: str):
+    """Markdown lines listing a run folder's ``commands.sh`` (none if it has none)."""
+    commands = work_dir / 'commands.sh'
+    if not commands.exists():
+        return []
+    return [f'{heading} (`commands.sh` of the run):', '', '```bash',
+            repo_relative(commands.read_text().strip()), '```', '']
 
 
 def published_section():
@@ -664,10 +674,7 @@ def fidelity_section(work_dir: Path):
     lines += ['', 'noise (range of the main config over its seeds): ' + (', '.join(
         f'{"cRT" if p == "crt" else "NCM"} {v:.2f}' for p, v in noise.items()) or 'not measured')
         + '.', '']
-    commands = work_dir / 'commands.sh'
-    if commands.exists():
-        lines += ['Commands (`commands.sh` of the run):', '', '```bash',
-                  repo_relative(commands.read_text().strip()), '```', '']
+    lines += commands_block(work_dir, 'Commands')
     return '\n'.join(lines)
 
 
