@@ -5,6 +5,7 @@ import argparse
 import importlib.util
 import json
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,9 @@ def test_table_section_from_run_folders(tmp_path):
     assert '- `faster-rcnn-ce-crt-cls`: epoch 0 of ?, not tested yet' in text
     assert 'Highest AP_r here: Faster R-CNN R18-FPN, mmlt CE (stage 1), joint classifier (5.00)' \
         in text
+    # the run folders are gone (a new machine): the rows come from results_records.json
+    shutil.rmtree(wd)
+    again = lt_results.write_table([wd], tmp_path / 'results.md')
+    assert table_rows(again) == rows
+    assert '4 of these rows come from the record file (`results_records.json`)' in again
+    assert 'Highest AP_r here: Faster R-CNN R18-FPN, mmlt CE (stage 1)' in again

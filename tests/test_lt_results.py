@@ -2,6 +2,7 @@
 real run folders (checkpoint names, mmengine logs, metrics.json files)."""
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,56 @@ def test_table_is_made_from_the_run_folders(tmp_path):
     assert '(CE + cRT, top-1 54.60)' in text
     assert (out.parent / 'results_cifar10-lt-r100_per_class.png').stat().st_size > 1000
     assert '| CIFAR-10-LT (IR 100) | CE | 70.4 |' in text
+
+
+def test_rows_of_run_folders_that_are_gone_come_from_the_record(tmp_path):
+    """A run folder lives on the machine that trained it; the record file beside the page keeps
+    its rows, so a later table (on a new machine) adds rows without losing earlier ones."""
+    wd = tmp_path / 'results_cifar10-lt-r100'
+    make_results(wd, scl=40.0, dscl=42.5, dscl_pbsd=45.25)
+    (wd / 'commands.sh').write_text('python3 tools/train.py X\n')
+    out = tmp_path / 'docs' / 'results.md'
+    first = lt_results.write_table([wd], out)
+    records = tmp_path / 'docs' / 'results_records.json'
+    kept = json.loads(records.read_text())['results_cifar10-lt-r100']
+    assert set(kept['rows']) == {'ce', 'crt', 'tau-norm', 'scl', 'dscl', 'dscl-pbsd'}
+    assert kept['rows']['ce']['metrics']['few'] is None  # NaN (no Few class) as strict JSON
+    assert 'come from the record file' not in first
+
+    shutil.rmtree(wd)  # the machine is replaced
+    wd.mkdir()
+    plot = out.parent / 'results_cifar10-lt-r100_per_class.png'
+    plot.unlink()
+    again = lt_results.write_table([wd], out)
+    assert table_rows(again) == table_rows(first)
+    assert '6 of these rows come from the record file (`results_records.json`)' in again
+    assert '**holds**: SCL 40.00 < DSCL 42.50 < DSCL + PBSD 45.25' in again
+    assert 'python3 tools/train.py X' in again
+    assert plot.stat().st_size > 1000  # redrawn from the recorded per-class numbers
+
+    # a new run adds its row and its commands; a re-run folder replaces its recorded row
+    fake_run(wd / 'scl-pbsd-stage1', 6, 5)
+    fake_run(wd / 'scl-pbsd', 2, 3, dict(top1=44.0, many=49.0, medium=24.0))
+    fake_run(wd / 'crt', 2, 2, dict(top1=56.0, many=55.0, medium=57.0))
+    (wd / 'commands.sh').write_text('python3 tools/train.py Y\n')
+    third = lt_results.write_table([wd], out)
+    rows = table_rows(third)
+    assert rows['SCL + PBSD + cRT'][:3] == ['44.00', '49.00', '24.00']
+    assert rows['CE + cRT'][0] == '56.00' and rows['CE'] == table_rows(first)['CE']
+    assert '5 of these rows come from the record file' in third
+    assert 'python3 tools/train.py X\npython3 tools/train.py Y' in third
+    # the same folder tabled again does not repeat its commands
+    assert lt_results.write_table([wd], out).count('python3 tools/train.py Y') == 1
+
+    # a recorded row without per-class numbers keeps the plot that was made of it, and only that
+    data = json.loads(records.read_text())
+    data['results_cifar10-lt-r100']['rows']['crt']['per_class'] = None
+    shutil.rmtree(wd / 'crt')
+    records.write_text(json.dumps(data))
+    assert '![per-class accuracy]' in lt_results.write_table([wd], out)
+    data['results_cifar10-lt-r100']['plot_of'] = 'CE'
+    records.write_text(json.dumps(data))
+    assert '![per-class accuracy]' not in lt_results.write_table([wd], out)
 
 
 def test_unfinished_run_is_named_not_tabled(tmp_path):
@@ -283,6 +334,12 @@ def test_fidelity_ab_reuses_the_main_stage1_and_tables_the_arms(tmp_path):
     rows = table_rows(lt_results.write_table([wd], tmp_path / 'r.md'))
     assert rows['zero-init'][5] == 'cRT: within noise; NCM: within noise'
     assert 'cRT 2.50, NCM 0.50.' in (tmp_path / 'r.md').read_text()
+    # the folders are gone: the arms, their verdicts and the noise come from r_records.json
+    shutil.rmtree(wd)
+    text = lt_results.write_table([wd], tmp_path / 'r.md')
+    assert table_rows(text) == rows
+    assert 'cRT 2.50, NCM 0.50.' in text and 'stage 1 ran 8 epochs, cRT 10 epochs' in text
+    assert '5 of these arms come from the record file (`r_records.json`)' in text
 
 
 def test_fidelity_verdict_counts_the_sampling_error_of_the_test_set(tmp_path):

@@ -36,7 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lt_results  # noqa: E402
 from lt_results import (ROOT, commands_block, epochs_run, fmt, log_device,  # noqa: E402
-                        planned_epochs, repo_relative, schedule_options, wall_minutes)
+                        merge_commands, merge_rows, planned_epochs, repo_relative,
+                        schedule_options, wall_minutes)
 
 DN = 'tiny-imagenet-lt-r100'
 DETECTORS = {
@@ -204,7 +205,9 @@ def backbone_epochs(work_dir: Path, init: str) -> str:
     return str(epochs_run(work_dir / f'backbone-{init}') or '?')
 
 
-def det_section(work_dir: Path) -> str:
+def det_section(work_dir: Path, record: dict, records_name: str) -> str:
+    """The detection table of a ``det_*`` work dir; ``record`` (its entry of the record file of
+    ``lt_results.write_table``) supplies the rows whose run folders are gone."""
     lines = [f'## Long-tailed detection: Tiny-ImageNet-LT-Det (IR 100) (`{work_dir.name}`)', '',
              'Box AP on the val split (10,000 images, 50 per class) by `LongTailCocoMetric`; '
              'AP_r / AP_c / AP_f: mean per-class AP of the classes with 1-10 / 11-100 / > 100 '
@@ -212,10 +215,11 @@ def det_section(work_dir: Path) -> str:
              'random init), the detector, the classifier stage (`-`: none), read from the '
              'checkpoints. *wall min* counts the detector stages and their tests; the '
              'backbone\'s stage 1 is not included.', '']
-    rows, unfinished = [], []
+    on_disk, order, unfinished = {}, [], []
     for detector, det_name in DETECTORS.items():
         for init in INITS:
             name = f'{detector}-{init}'
+            order += [name, f'{name}-crt-cls']
             if not (work_dir / name).is_dir():
                 continue
             b_epochs = backbone_epochs(work_dir, init)
@@ -230,13 +234,16 @@ def det_section(work_dir: Path) -> str:
                         'until it is (`det_results.py run` continues it)')
                     continue
                 folders = [name] + ([folder] if cls else [])
-                rows.append(dict(
+                on_disk[folder] = dict(
                     detector=det_name, init=INIT_LABELS[init], metrics=metrics,
                     cls='decoupled (frozen, RFS)' if cls else 'joint',
                     epochs=f'{b_epochs} / {epochs_run(work_dir / name)} / '
                     f'{epochs_run(work_dir / folder) if cls else "-"}',
                     device=log_device(work_dir / name),
-                    minutes=sum(wall_minutes(work_dir / f) for f in folders)))
+                    minutes=sum(wall_minutes(work_dir / f) for f in folders))
+    rows, recorded = merge_rows(record, on_disk, order, records_name)
+    rows = list(rows.values())
+    commands = merge_commands(record, work_dir)
     if not rows and not unfinished:
         return '\n'.join(lines[:2] + [f'No detector was run here (`{work_dir.name}` holds no '
                                       'test results).', ''])
@@ -249,14 +256,16 @@ def det_section(work_dir: Path) -> str:
             lines.append(f'| {r["detector"]} | {r["init"]} | {r["cls"]} | ' + ' | '.join(
                 fmt(r['metrics'][c]) for c, _ in COLUMNS) +
                 f' | {r["epochs"]} | {r["device"]} | {r["minutes"]:.0f} |')
-        best = max(rows, key=lambda r: -1 if math.isnan(r['metrics']['AP_r'])
-                   else r['metrics']['AP_r'])
+        # AP_r is NaN (None once recorded) where no rare class has a ground-truth box
+        best = max(rows, key=lambda r: -1 if r['metrics']['AP_r'] is None or
+                   math.isnan(r['metrics']['AP_r']) else r['metrics']['AP_r'])
+        lines += recorded
         lines += ['', f'Highest AP_r here: {best["detector"]}, {best["init"]}, '
                   f'{best["cls"]} classifier ({fmt(best["metrics"]["AP_r"])}).']
     if unfinished:
         lines += ['', 'Unfinished runs in this folder:', ''] + unfinished
     lines.append('')
-    lines += commands_block(work_dir, 'Commands that produced these rows')
+    lines += commands_block(commands, 'Commands that produced these rows')
     return '\n'.join(lines)
 
 

@@ -15,7 +15,10 @@ Every command it runs is appended to ``WORK_DIR/commands.sh``.
 Many / Medium / Few on the test split, the epochs each stage actually ran (from its checkpoints),
 the device (from the training log), the wall time, the published numbers beside ours, the check
 of the paper's ordering SCL < DSCL < DSCL + PBSD, and a per-class accuracy plot of the best
-model. Nothing in it is typed by hand. A WORK_DIR named ``fidelity_*`` (``ab``) becomes the A/B
+model. Nothing in it is typed by hand. What each table shows is also written to a record file
+beside the page (``docs/results_records.json``); a run folder that is gone (folders stay on the
+machine that trained them) keeps its rows from there, so tabling new runs elsewhere adds rows
+without losing the earlier ones. A WORK_DIR named ``fidelity_*`` (``ab``) becomes the A/B
 table, one named ``det_*`` the detection table of ``tools/benchmark/det_results.py``.
 
 Examples::
@@ -36,6 +39,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -434,8 +438,47 @@ def collect(work_dir: Path):
             epochs=' + '.join(str(e) for e in s1) + f' / {s2}',
             device=log_device(work_dir / stage1[0]),
             minutes=sum(wall_minutes(work_dir / f) for f in folders),
-            csv=per_class_csv(work_dir / result)))
+            per_class=read_text(per_class_csv(work_dir / result))))
     return rows
+
+
+def read_text(path):
+    """A file's text, None when there is no such file."""
+    return path.read_text() if path is not None and path.exists() else None
+
+
+# --------------------------------------------------------------------------------------------
+# records: the facts a table was made of, kept beside the page (run folders are not)
+# --------------------------------------------------------------------------------------------
+def records_path(out: Path) -> Path:
+    """The record file of a results page: ``docs/results.md`` -> ``docs/results_records.json``."""
+    return out.with_name(f'{out.stem}_records.json')
+
+
+def merge_rows(record: dict, on_disk: dict, order, records_name: str, what: str = 'rows'):
+    """The rows of a table by key, in ``order``: those found on disk, else the recorded ones;
+    ``record['rows']`` becomes them. Also returns the lines that count the recorded ones."""
+    by_key = {**record.get('rows', {}), **on_disk}
+    record['rows'] = {key: by_key[key] for key in order if key in by_key}
+    recorded = len(record['rows']) - len(on_disk)
+    note = [] if not recorded else [
+        '', f'{recorded} of these {what} come from the record file (`{records_name}`): their '
+        'run folders are no longer here; the record keeps what the table showed when they were.']
+    return record['rows'], note
+
+
+def merge_commands(record: dict, work_dir: Path) -> str:
+    """The command log of a work dir's table: its ``commands.sh`` after the logs of earlier
+    folders of the same name that are gone. ``record['commands']`` is the file as last tabled;
+    a file that does not continue it belongs to a new folder, and the recorded text moves to
+    ``record['commands_before']``. Paths are kept relative to the repository."""
+    on_disk, last = read_text(work_dir / 'commands.sh'), record.get('commands') or ''
+    if on_disk is not None:
+        on_disk = repo_relative(on_disk)
+        if not on_disk.startswith(last):
+            record['commands_before'] = record.get('commands_before', '') + last
+        record['commands'] = on_disk
+    return record.get('commands_before', '') + (record.get('commands') or '')
 
 
 def planned_epochs(folder: Path):
@@ -497,16 +540,23 @@ def dataset_key(work_dir: Path):
                      f'(expected one of {[s["dn"] for s in DATASETS.values()]})')
 
 
-def section(work_dir: Path, doc_dir: Path):
+def section(work_dir: Path, doc_dir: Path, record: dict, records_name: str):
+    """The markdown section of a benchmark work dir; ``record`` (this work dir's entry of the
+    record file) supplies the rows whose run folders are gone and is updated in place with
+    everything the section shows."""
     key = dataset_key(work_dir)
     spec = DATASETS[key]
-    rows = collect(work_dir)
+    rows, recorded = merge_rows(record, {r['key']: r for r in collect(work_dir)},
+                                [result for *_, result in ROWS], records_name)
+    rows = list(rows.values())
+    record['epoch_time'] = read_text(work_dir / 'epoch_time.md') or record.get('epoch_time')
+    commands = merge_commands(record, work_dir)
     lines = [f'## {spec["name"]}, {spec["backbone"]} (`{work_dir.name}`)', '']
-    speed = work_dir / 'epoch_time.md'
     speed_lines = []
-    if speed.exists():
+    if record['epoch_time']:
         speed_lines = ['Model speed on the machine that made this page (`epoch_time.md`, written '
-                       'by `tools/benchmark/epoch_time.py`):', '', demote(speed.read_text()), '']
+                       'by `tools/benchmark/epoch_time.py`):', '', demote(record['epoch_time']),
+                       '']
     if not rows:
         return '\n'.join(lines + [f'No method was run here (`{work_dir.name}` holds no '
                                   'test results).', ''] + speed_lines), None
@@ -523,6 +573,7 @@ def section(work_dir: Path, doc_dir: Path):
             f'{fmt(m.get("medium"))} | {fmt(m.get("few"))} | {fmt(m.get("top5"))} | '
             f'{r["epochs"]} | {r["device"]} | {r["minutes"]:.0f} | '
             f'{f"{pub[0]:.1f}" if pub else "-"} | {r["note"]} |')
+    lines += recorded
     running = in_progress(work_dir, rows)
     if running:
         lines += ['', 'Unfinished runs in this folder (no row until their schedule completes):',
@@ -531,28 +582,33 @@ def section(work_dir: Path, doc_dir: Path):
               f'- with cRT (the paper\'s protocol): {ordering_check(rows)}',
               f'- with NCM: {ordering_check(rows, "-ncm")}', '']
     best = max(rows, key=lambda r: r['metrics'].get('top1', -1))
-    plot = None
-    if best['csv'] is not None:
-        plot = doc_dir / f'{work_dir.name}_per_class.png'
-        subprocess.run([sys.executable, str(ROOT / 'tools/analysis/plot_lt_accuracy.py'),
-                        str(best['csv']), '--labels', best['label'], '--out', str(plot),
-                        '--title', f'{spec["name"]}: {best["label"]} (best top-1 here)'],
-                       check=True, stdout=subprocess.DEVNULL)
+    plot = doc_dir / f'{work_dir.name}_per_class.png'
+    if best.get('per_class'):
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_file = Path(tmp) / 'per_class_accuracy.csv'
+            csv_file.write_text(best['per_class'])
+            subprocess.run([sys.executable, str(ROOT / 'tools/analysis/plot_lt_accuracy.py'),
+                            str(csv_file), '--labels', best['label'], '--out', str(plot),
+                            '--title', f'{spec["name"]}: {best["label"]} (best top-1 here)'],
+                           check=True, stdout=subprocess.DEVNULL)
+        record['plot_of'] = best['label']
+    elif not (plot.exists() and record.get('plot_of') == best['label']):
+        plot = None  # a recorded row without its per-class numbers and no plot made of it
+    if plot is not None:
         lines += [f'Per-class test accuracy of the best model here ({best["label"]}, '
                   f'top-1 {best["metrics"]["top1"]:.2f}):', '',
                   f'![per-class accuracy]({plot.name})', '']
     lines += speed_lines
-    lines += commands_block(work_dir, 'Commands that produced these rows')
+    lines += commands_block(commands, 'Commands that produced these rows')
     return '\n'.join(lines), plot
 
 
-def commands_block(work_dir: Path, heading: str):
-    """Markdown lines listing a run folder's ``commands.sh`` (none if it has none)."""
-    commands = work_dir / 'commands.sh'
-    if not commands.exists():
+def commands_block(commands, heading: str):
+    """Markdown lines listing a run folder's ``commands.sh`` text (none if it has none)."""
+    if not commands:
         return []
     return [f'{heading} (`commands.sh` of the run):', '', '```bash',
-            repo_relative(commands.read_text().strip()), '```', '']
+            repo_relative(commands).strip(), '```', '']
 
 
 def published_section():
@@ -570,6 +626,9 @@ def published_section():
 INTRO = """\
 Generated by `python tools/benchmark/lt_results.py table {dirs}` from the run folders that
 `lt_results.py run` fills (test metrics, checkpoints, mmengine logs); do not edit it by hand.
+What each table shows is also kept in `{records}` beside this page: a run folder that is gone
+(a folder lives on the machine that trained it) keeps its rows from there, so later runs add rows
+without losing earlier ones; every such row is counted under its table.
 Each row is tested on the balanced test split. *epochs* are the epochs each stage actually ran
 (stage 1, `+` between chained stage-1 runs, then the classifier stage; read from the checkpoints),
 *device* and *wall min* (all stages of that model, tests included) come from the training logs.
@@ -597,19 +656,34 @@ def sampling_error(top1_a, n_a, top1_b, n_b, z=1.96):
     return 100 * z * math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
 
 
-def fidelity_section(work_dir: Path):
+def fidelity_section(work_dir: Path, record: dict, records_name: str):
     """The A/B table of ``lt_results.py ab``: per arm, cRT and NCM top-1 and their difference
     to the main config's run ('mmlt'), judged against the seed-to-seed difference of the main
-    config ('mmlt' vs 'mmlt-seed1') of the same protocol."""
+    config ('mmlt' vs 'mmlt-seed1') of the same protocol. ``record`` (this work dir's entry of
+    the record file) supplies the arms whose run folders are gone and is updated in place."""
     key = dataset_key(work_dir)
     arms = FIDELITY[key]
-    found, tested = {}, {}
-    for arm in arms:
+    recorded = record.get('rows', {})
+    on_disk = {}  # arm -> {crt / ncm: top-1, tested_crt / tested_ncm: test images, minutes}
+    for arm, spec in arms.items():
+        got_any = {}
         for proto, folder in (('crt', arm), ('ncm', f'{arm}-ncm')):
             got = read_method(work_dir / folder)
             if got is not None:
-                found[arm, proto] = got[0]['top1']
-                tested[arm, proto] = num_tested(work_dir / folder)
+                got_any.update({proto: got[0]['top1'],
+                                f'tested_{proto}': num_tested(work_dir / folder)})
+        if got_any:
+            # a stage-2 arm reuses the stage 1 of another arm: only its own runs count
+            folders = ([] if spec.get('stage1_name') else [f'{arm}-stage1']) + [arm, f'{arm}-ncm']
+            got_any['minutes'] = sum(wall_minutes(work_dir / f) for f in folders)
+            on_disk[arm] = {**recorded.get(arm, {}), **got_any}
+    facts, recorded = merge_rows(record, on_disk, list(arms), records_name, what='arms')
+    for stage, folder in (('stage1', 'mmlt-stage1'), ('crt', 'mmlt')):
+        record.setdefault('epochs', {})[stage] = (epochs_run(work_dir / folder) or
+                                                  record['epochs'].get(stage))
+    commands = merge_commands(record, work_dir)
+    found = {(arm, p): f[p] for arm, f in facts.items() for p in ('crt', 'ncm') if p in f}
+    tested = {(arm, p): f.get(f'tested_{p}') for arm, f in facts.items() for p in ('crt', 'ncm')}
     lines = [f'## Fidelity A/B: {DATASETS[key]["name"]}, DSCL + PBSD (`{work_dir.name}`)', '']
     if ('mmlt', 'crt') not in found and ('mmlt', 'ncm') not in found:
         return '\n'.join(lines + [f'No arm was run here (`{work_dir.name}` holds no test '
@@ -620,12 +694,11 @@ def fidelity_section(work_dir: Path):
                  (arm == 'mmlt' or arm.startswith('mmlt-seed'))]
         if len(seeds) > 1 and ('mmlt', proto) in found:
             noise[proto] = max(seeds) - min(seeds)
-    epochs = epochs_run(work_dir / 'mmlt-stage1')
     lines += [
         f'Each arm changes one thing of the main config to the authors\' behaviour; stage 1 ran '
-        f'{epochs} epochs, cRT {epochs_run(work_dir / "mmlt")} epochs, same seed (0) and budget '
-        'for every arm (the options are in the commands below). Stage-2 arms reuse the stage 1 '
-        'of `mmlt`. *noise*: the larger of the range (max - min) of the main config over its '
+        f'{record["epochs"]["stage1"]} epochs, cRT {record["epochs"]["crt"]} epochs, same seed '
+        '(0) and budget for every arm (the options are in the commands below). Stage-2 arms '
+        'reuse the stage 1 of `mmlt`. *noise*: the larger of the range (max - min) of the main config over its '
         'seeds and the 95 % sampling error of the difference of two accuracies on the test '
         'images (1.96 sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)); a difference to `mmlt` within it '
         'is not resolved by this budget.', '',
@@ -660,11 +733,9 @@ def fidelity_section(work_dir: Path):
             continue
         crt, d_crt = cell(arm, 'crt')
         ncm, d_ncm = cell(arm, 'ncm')
-        # a stage-2 arm reuses the stage 1 of another arm: only its own runs count
-        folders = ([] if spec.get('stage1_name') else [f'{arm}-stage1']) + [arm, f'{arm}-ncm']
-        minutes = sum(wall_minutes(work_dir / f) for f in folders)
         lines.append(f'| {arm} | {spec["what"]} | {crt} | {d_crt} | {ncm} | {d_ncm} | '
-                     f'{verdict(arm)} | {minutes:.0f} |')
+                     f'{verdict(arm)} | {facts[arm]["minutes"]:.0f} |')
+    lines += recorded
     n_test = tested.get(('mmlt', 'crt')) or tested.get(('mmlt', 'ncm'))
     if n_test and ('mmlt', 'crt') in found:
         lines += ['', f'Sampling error alone (95 %, {n_test} test images, at the `mmlt` '
@@ -674,28 +745,41 @@ def fidelity_section(work_dir: Path):
     lines += ['', 'noise (range of the main config over its seeds): ' + (', '.join(
         f'{"cRT" if p == "crt" else "NCM"} {v:.2f}' for p, v in noise.items()) or 'not measured')
         + '.', '']
-    lines += commands_block(work_dir, 'Commands')
+    lines += commands_block(commands, 'Commands')
     return '\n'.join(lines)
 
 
+def json_safe(value):
+    """``value`` with NaN floats (a metric of an empty split) as None, for strict JSON."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
 def write_table(work_dirs, out: Path, notes: str = ''):
+    """Write the results page ``out`` from ``work_dirs`` and keep what it shows in its record
+    file (``records_path(out)``), which supplies the rows of run folders that are gone."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    records_file = records_path(out)
+    records = json.loads(records_file.read_text()) if records_file.exists() else {}
     dirs = ' '.join(str(wd) for wd in work_dirs)
-    parts = ['# Measured results', '', INTRO.format(dirs=dirs)]
+    parts = ['# Measured results', '', INTRO.format(dirs=dirs, records=records_file.name)]
     if notes.strip():
         parts += [notes.strip(), '']
     for wd in work_dirs:
-        if wd.name.startswith('fidelity_'):
-            parts.append(fidelity_section(wd))
-            continue
+        record = records.setdefault(wd.name, {})
         if wd.name.startswith('det_'):  # tools/benchmark/det_results.py run
             from det_results import det_section
-            parts.append(det_section(wd))
-            continue
-        text, _ = section(wd, out.parent)
-        parts.append(text)
+            parts.append(det_section(wd, record, records_file.name))
+        elif wd.name.startswith('fidelity_'):
+            parts.append(fidelity_section(wd, record, records_file.name))
+        else:
+            parts.append(section(wd, out.parent, record, records_file.name)[0])
     parts.append(published_section())
     out.write_text('\n'.join(parts))
+    records_file.write_text(json.dumps(json_safe(records), indent=1, sort_keys=True) + '\n')
     return out.read_text()
 
 
