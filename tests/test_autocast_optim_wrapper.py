@@ -1,4 +1,7 @@
 """AutocastOptimWrapper: bf16 autocast of the forward pass on CPU (and CUDA), fp32 parameters."""
+import logging
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn as nn
@@ -56,3 +59,33 @@ def test_built_from_config_and_bad_dtype():
     with pytest.raises(ValueError, match='float16 autocast needs CUDA'):
         with fp16.optim_context(model):
             pass
+
+
+@pytest.mark.parametrize('fast', [True, False])
+def test_warns_once_where_the_cpu_has_no_fast_bf16(monkeypatch, fast):
+    """An AVX2-only CPU runs bf16 autocast on reference kernels (20x slower than fp32 measured):
+    the wrapper says so once, on its first CPU step, and only there."""
+    import mmlt.engine.optimizers.autocast_optim_wrapper as module
+    monkeypatch.setattr(module, 'cpu_has_fast_bf16', lambda: fast)
+    logged = []
+    monkeypatch.setattr(module, 'print_log', lambda msg, **kw: logged.append((msg, kw)))
+    model = nn.Linear(4, 2)
+    optim = wrapper(model)
+    for _ in range(3):
+        with optim.optim_context(model):
+            model(torch.randn(2, 4))
+    if fast:
+        assert logged == []
+    else:
+        assert len(logged) == 1 and 'no fast bfloat16 kernels' in logged[0][0]
+        assert logged[0][1]['level'] == logging.WARNING
+
+
+def test_fast_bf16_query_matches_the_cpu_flags():
+    """oneDNN's bf16 kernels need AVX512 BW + VL + DQ (x86 Linux: flags in /proc/cpuinfo)."""
+    info = Path('/proc/cpuinfo')
+    if not info.exists() or 'flags' not in info.read_text():
+        pytest.skip('no x86 /proc/cpuinfo flags')
+    flags = next(ln for ln in info.read_text().splitlines() if ln.startswith('flags')).split()
+    from mmlt.engine.optimizers.autocast_optim_wrapper import cpu_has_fast_bf16
+    assert cpu_has_fast_bf16() == all(f in flags for f in ('avx512bw', 'avx512vl', 'avx512dq'))

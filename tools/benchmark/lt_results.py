@@ -807,7 +807,9 @@ def main(argv=None):
                         "validation split is tested (default: the config's); values added "
                         "later train only the new runs and choose again")
     common.add_argument('--amp', choices=['bf16', 'fp16'],
-                        help='mixed precision for every training (tools/train.py --amp)')
+                        help='mixed precision for every training (tools/train.py --amp); on a '
+                        'CPU, bf16 only where it has fast bf16 kernels (AVX512): on an AVX2 CPU '
+                        'it is about 20x slower than fp32')
     common.add_argument('--compile', action='store_true',
                         help='torch.compile the backbones (tools/train.py --compile)')
     common.add_argument('--threads', type=int,
