@@ -559,7 +559,7 @@ def section(work_dir: Path, doc_dir: Path, record: dict, records_name: str):
                        '']
     if not rows:
         return '\n'.join(lines + [f'No method was run here (`{work_dir.name}` holds no '
-                                  'test results).', ''] + speed_lines), None
+                                  'test results).', ''] + speed_lines)
     published = {**PUBLISHED.get(key, {})}
     lines += [
         '| method | top-1 | Many | Medium | Few | top-5 | epochs (stage 1 / 2) | device '
@@ -600,7 +600,7 @@ def section(work_dir: Path, doc_dir: Path, record: dict, records_name: str):
                   f'![per-class accuracy]({plot.name})', '']
     lines += speed_lines
     lines += commands_block(commands, 'Commands that produced these rows')
-    return '\n'.join(lines), plot
+    return '\n'.join(lines)
 
 
 def commands_block(commands, heading: str):
@@ -698,8 +698,8 @@ def fidelity_section(work_dir: Path, record: dict, records_name: str):
         f'Each arm changes one thing of the main config to the authors\' behaviour; stage 1 ran '
         f'{record["epochs"]["stage1"]} epochs, cRT {record["epochs"]["crt"]} epochs, same seed '
         '(0) and budget for every arm (the options are in the commands below). Stage-2 arms '
-        'reuse the stage 1 of `mmlt`. *noise*: the larger of the range (max - min) of the main config over its '
-        'seeds and the 95 % sampling error of the difference of two accuracies on the test '
+        'reuse the stage 1 of `mmlt`. *noise*: the larger of the range (max - min) of the main '
+        'config over its seeds and the 95 % sampling error of the difference of two accuracies on the test '
         'images (1.96 sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)); a difference to `mmlt` within it '
         'is not resolved by this budget.', '',
         '| arm | what changes | cRT top-1 | vs mmlt | NCM top-1 | vs mmlt | verdict | '
@@ -776,7 +776,7 @@ def write_table(work_dirs, out: Path, notes: str = ''):
         elif wd.name.startswith('fidelity_'):
             parts.append(fidelity_section(wd, record, records_file.name))
         else:
-            parts.append(section(wd, out.parent, record, records_file.name)[0])
+            parts.append(section(wd, out.parent, record, records_file.name))
     parts.append(published_section())
     out.write_text('\n'.join(parts))
     records_file.write_text(json.dumps(json_safe(records), indent=1, sort_keys=True) + '\n')
