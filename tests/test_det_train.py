@@ -257,14 +257,20 @@ def test_rfs_and_seesaw_stage1_configs(det_data, tmp_path):
     from the start (the repeats of the stage-2 config) and the Seesaw loss with its 200 + 2
     outputs; one real training step each on the subset."""
     rfs = Config.fromfile(str(DET / 'faster-rcnn_r18-cifar_fpn_ce-stage1_rfs_cpu-4e_tiny-imagenet-lt-r100.py'))
-    assert rfs.train_dataloader.dataset.type == 'ClassBalancedDataset'
-    assert rfs.train_dataloader.dataset.oversample_thr == 0.01 == Config.fromfile(
-        str(RETINA_S2)).train_dataloader.dataset.oversample_thr
+    retina_rfs = Config.fromfile(str(
+        DET / 'retinanet_r18-cifar_fpn_ce-stage1_rfs_cpu-4e_tiny-imagenet-lt-r100.py'))
+    for cfg, stage2 in ((rfs, FRCNN_S2), (retina_rfs, RETINA_S2)):
+        assert cfg.train_dataloader.dataset.type == 'ClassBalancedDataset'
+        # the decoupled classifier stage samples as the RFS stage 1 it inherits
+        assert cfg.train_dataloader == Config.fromfile(str(stage2)).train_dataloader
+        assert cfg.train_dataloader.dataset.oversample_thr == 0.01
     seesaw = Config.fromfile(str(
         DET / 'faster-rcnn_r18-cifar_fpn_ce-stage1_seesaw-loss_cpu-4e_tiny-imagenet-lt-r100.py'))
-    for cfg, dataset in ((rfs, 'ClassBalancedDataset'), (seesaw, 'TinyImageNetLTDet')):
+    for name, cfg, dataset in (('rfs', rfs, 'ClassBalancedDataset'),
+                               ('retina-rfs', retina_rfs, 'ClassBalancedDataset'),
+                               ('seesaw', seesaw, 'TinyImageNetLTDet')):
         cfg.model.backbone.init_cfg.checkpoint = det_data['stage1']
-        runner = Runner.from_cfg(_small(cfg, det_data, tmp_path / dataset, iters=1))
+        runner = Runner.from_cfg(_small(cfg, det_data, tmp_path / name, iters=1))
         runner.train()
         assert np.isfinite(_losses(runner)).all()
         assert type(runner.train_loop.dataloader.dataset).__name__ == dataset

@@ -11,17 +11,11 @@
 # Any stage-1 detector of the same model works: --cfg-options load_from=work_dirs/<run>/epoch_4.pth
 # Schedule: CPU, 2 cores: 2 epochs of the repeated set at batch 16 (4,246 iterations; the backbone
 # runs without gradient), SGD lr 0.01, momentum 0.9, weight decay 1e-4, cosine to 0.
-_base_ = './retinanet_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100.py'
+# The repeat-factor sampling comes from the stage-1 config that trains with it from the start.
+_base_ = './retinanet_r18-cifar_fpn_ce-stage1_rfs_cpu-4e_tiny-imagenet-lt-r100.py'
 
 load_from = 'work_dirs/retinanet_r18-cifar_fpn_ce-stage1_cpu-4e_tiny-imagenet-lt-r100/epoch_4.pth'
 model = dict(backbone=dict(init_cfg=None))  # load_from supplies every weight
-
-train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ClassBalancedDataset',
-        oversample_thr=0.01,
-        dataset={{_base_.train_dataloader.dataset}}))
 
 custom_hooks = [
     dict(type='FreezeAllButHook', trainable=['bbox_head.retina_cls'], norm_eval=True,
