@@ -121,7 +121,8 @@ def table_rows(text):
 def test_table_is_made_from_the_run_folders(tmp_path):
     wd = tmp_path / 'results_cifar10-lt-r100'
     make_results(wd, scl=40.0, dscl=42.5, dscl_pbsd=45.25)
-    (wd / 'commands.sh').write_text('python3 tools/train.py X\n')
+    (wd / 'commands.sh').write_text(
+        f'python3 tools/train.py X --work-dir {lt_results.ROOT}/work_dirs/ce\n')
     out = tmp_path / 'docs' / 'results.md'
     text = lt_results.write_table([wd], out, notes='Shortened schedules.')
     rows = table_rows(text)
@@ -135,7 +136,8 @@ def test_table_is_made_from_the_run_folders(tmp_path):
     assert rows['DSCL + PBSD + cRT'][5:7] == ['6 / 2', 'NVIDIA H100 80GB HBM3']
     assert 'CE + LWS' not in rows  # not run: no row
     assert '**holds**: SCL 40.00 < DSCL 42.50 < DSCL + PBSD 45.25' in text
-    assert 'python3 tools/train.py X' in text
+    # the logged commands, with paths relative to the repository (run from its root)
+    assert 'python3 tools/train.py X --work-dir work_dirs/ce\n' in text
     # the plot of the best model (cRT on CE here) is written beside the document
     assert '(CE + cRT, top-1 54.60)' in text
     assert (out.parent / 'results_cifar10-lt-r100_per_class.png').stat().st_size > 1000

@@ -604,11 +604,11 @@ def section(work_dir: Path, doc_dir: Path, record: dict, records_name: str):
 
 
 def commands_block(commands, heading: str):
-    """Markdown lines listing a run folder's ``commands.sh`` text (none if it has none)."""
+    """Markdown lines listing a run folder's ``commands.sh`` text, as ``merge_commands`` returns
+    it (repository-relative already; none if it has none)."""
     if not commands:
         return []
-    return [f'{heading} (`commands.sh` of the run):', '', '```bash',
-            repo_relative(commands).strip(), '```', '']
+    return [f'{heading} (`commands.sh` of the run):', '', '```bash', commands.strip(), '```', '']
 
 
 def published_section():
