@@ -205,6 +205,15 @@ def test_unfinished_run_is_named_not_tabled(tmp_path):
     assert 'CFRL + cRT' not in table_rows(text) and 'CFRL + NCM' not in table_rows(text)
     assert '`cfrl-image` (CFRL + cRT and its other stage-2 rows): stage 1 at epoch 30 of 53' in text
     assert text.count('`cfrl-image`') == 1
+    # the patch stage has begun: one line for the chain, each stage's epoch
+    for e in range(31, 54):
+        (wd / 'cfrl-image' / f'epoch_{e}.pth').write_bytes(b'')
+    fake_run(wd / 'cfrl-patch', 5, 40)
+    (wd / 'cfrl-patch' / 'cfrl-patch_r32.py').write_text('train_cfg = dict(max_epochs=27)\n')
+    text = lt_results.write_table([wd], tmp_path / 'results.md')
+    assert ('`cfrl-image` + `cfrl-patch` (CFRL + cRT and its other stage-2 rows): stage 1 at '
+            'epoch 53 of 53 + 5 of 27;') in text
+    assert text.count('`cfrl-patch`') == 1
 
 
 def test_ordering_that_does_not_hold_is_reported(tmp_path):
@@ -245,6 +254,20 @@ def test_runs_resume_and_pass_amp_and_stage2_options(tmp_path):
     assert 'default_hooks.checkpoint.interval=10' in lines[0]
     assert 'weight_decay=0' in lines[1] and 'weight_decay' not in lines[0]
 
+    # --checkpoint-every: every stage-1 training (both CFRL stages too) saves that often, a
+    # schedule shorter than it saves at its end; the classifier stage keeps its config's
+    wd = tmp_path / 'every5'
+    lt_results.main(['run', '--dataset', 'cifar10', '--methods', 'dscl', 'cfrl',
+                     '--epochs-con', '30', '--epochs-cfrl', '12', '3', '--checkpoint-every', '5',
+                     '--work-dir', str(wd), '--dry-run'])
+    lines = [ln for ln in (wd / 'commands.sh').read_text().splitlines()
+             if 'tools/train.py' in ln]
+    interval = [options_dict(ln.split('--cfg-options ')[1].split()).get(
+        'default_hooks.checkpoint.interval') for ln in lines]
+    assert interval == ['5', None, '5', '3', None]
+    with pytest.raises(SystemExit):  # argparse: "--checkpoint-every: must be at least 1, got 0"
+        lt_results.main(['run', '--checkpoint-every', '0', '--work-dir', str(wd), '--dry-run'])
+
 
 def fake_val(run, tops):
     """A finished 10-epoch cRT run whose validations gave ``tops`` (top-1, in order)."""
@@ -265,7 +288,7 @@ def test_crt_learning_rate_is_chosen_on_validation(tmp_path):
     calls = []
     runner = lt_results.Runner(lt_results.argparse.Namespace(
         command='run', dataset='cifar10', work_dir=wd, python='python3', epochs_cls=10,
-        crt_lrs=[0.02, 0.2], threads=None, epochs_con=6, stage1_options=[],
+        crt_lrs=[0.02, 0.2], threads=None, epochs_con=6, stage1_options=[], checkpoint_every=10,
         stage2_options=[], amp=None, compile=False, gpus=1, dry_run=False))
     runner.call = lambda cmd, env=None: calls.append([str(c) for c in cmd])
     runner.classifier('configs/dscl/dscl-pbsd_r32_crt-1xb512-10e_cifar10-lt-r100.py',
@@ -357,6 +380,17 @@ def test_fidelity_verdict_counts_the_sampling_error_of_the_test_set(tmp_path):
     assert table_rows(text)['zero-init'][5] == 'cRT: within noise; NCM: worse'
     assert lt_results.sampling_error(60.0, 1000, 62.0, 1000) == pytest.approx(4.27, abs=0.01)
     assert 'Sampling error alone (95 %, 1000 test images' in text
+    # at the mmlt accuracies 60.0 (cRT) and 55.0 (NCM): 1.96 sqrt(2 p (1 - p) / 1000)
+    assert 'accuracy): cRT 4.29, NCM 4.36 points.' in text
+
+
+def test_fidelity_work_dir_without_runs_or_record(tmp_path):
+    """A fidelity folder that holds nothing yet, on a page without a record file: the section
+    says no arm was run (the page is still written)."""
+    wd = tmp_path / 'fidelity_cifar10-lt-r100'
+    wd.mkdir()
+    text = lt_results.write_table([wd], tmp_path / 'r.md')
+    assert 'No arm was run here (`fidelity_cifar10-lt-r100` holds no test results).' in text
 
 
 def test_logged_commands_name_paths_relative_to_the_repository():

@@ -54,7 +54,8 @@ DATASETS = {
         dataset='cifar10', ncm='configs/decoupled/ncm_resnet32_cifar10-lt-r100.py',
         num_val=1000),
     'tiny': dict(
-        name='Tiny-ImageNet-LT (IR 100)', tag='r18', backbone='ResNet-18', dn='tiny-imagenet-lt-r100',
+        name='Tiny-ImageNet-LT (IR 100)', tag='r18', backbone='ResNet-18',
+        dn='tiny-imagenet-lt-r100',
         dataset='tiny', ncm='configs/decoupled/ncm_resnet18_tiny-imagenet-lt-r100.py',
         num_val=2000),
 }
@@ -98,8 +99,9 @@ FIDELITY = {
         'authors-crop-order': dict(
             stage1=f'{_FID}/dscl-pbsd_r32_cifar10-lt-r100_authors-crop-order.py',
             what='crops cut before the query colour steps'),
-        'authors-roi-align': dict(stage1=f'{_FID}/dscl-pbsd_r32_cifar10-lt-r100_authors-roi-align.py',
-                                  what='RoIAlign aligned=False'),
+        'authors-roi-align': dict(
+            stage1=f'{_FID}/dscl-pbsd_r32_cifar10-lt-r100_authors-roi-align.py',
+            what='RoIAlign aligned=False'),
         'authors-contrast-set': dict(
             stage1=f'{_FID}/dscl-pbsd_r32_cifar10-lt-r100_authors-contrast-set.py',
             what='contrast set [q; k; queue]'),
@@ -110,7 +112,8 @@ FIDELITY = {
         'authors-aug': dict(stage1_name='mmlt', ncm=False,
                             crt=f'{_FID}/dscl-pbsd_r32_crt_cifar10-lt-r100_authors-aug.py',
                             what="cRT with the authors' linear-stage augmentation"),
-        'bn-recal': dict(stage1_name='mmlt', crt=f'{_FID}/dscl-pbsd_r32_crt_cifar10-lt-r100_bn-recal.py',
+        'bn-recal': dict(stage1_name='mmlt',
+                         crt=f'{_FID}/dscl-pbsd_r32_crt_cifar10-lt-r100_bn-recal.py',
                          ncm=f'{_FID}/ncm_resnet32_cifar10-lt-r100_bn-recal.py',
                          what='BatchNorm statistics re-estimated on stage-2 images'),
         # not an authors' item: the per-image reference pipeline vs the batched fast path
@@ -142,10 +145,10 @@ PUBLISHED = {
 CHECKPOINT_EVERY = 10  # epochs between the checkpoints an interrupted run resumes from
 
 
-def schedule_options(epochs: int, warmup_ratio: float):
+def schedule_options(epochs: int, warmup_ratio: float, checkpoint_every: int = CHECKPOINT_EVERY):
     """cfg-options that shrink a warm-up + cosine schedule (LinearLR then CosineAnnealingLR) to
     ``epochs``, keeping the warm-up's share (at least one epoch); a checkpoint every
-    ``CHECKPOINT_EVERY`` epochs (and at the end) to resume from."""
+    ``checkpoint_every`` epochs (and at the end) to resume from."""
     warmup = max(1, round(epochs * warmup_ratio))
     if warmup >= epochs:
         raise ValueError(f'{epochs} epochs leave no room after {warmup} warm-up epoch(s)')
@@ -153,7 +156,7 @@ def schedule_options(epochs: int, warmup_ratio: float):
         f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.end={warmup}',
         f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={epochs}',
         f'param_scheduler.1.T_max={epochs - warmup}',
-        f'default_hooks.checkpoint.interval={min(epochs, CHECKPOINT_EVERY)}'
+        f'default_hooks.checkpoint.interval={min(epochs, checkpoint_every)}'
     ]
 
 
@@ -248,7 +251,8 @@ class Runner:
         s1_dir = self.work_dir / f'{stage1_name or name}-stage1'
         s1_ckpt = s1_dir / f'epoch_{e1}.pth'
         if not s1_ckpt.exists() and not (self.crt_done(name) and self.done(f'{name}-ncm')):
-            self.train(stage1_config, s1_dir, schedule_options(e1, 10 / 200) +
+            self.train(stage1_config, s1_dir,
+                       schedule_options(e1, 10 / 200, self.args.checkpoint_every) +
                        self.args.stage1_options + list(stage1_options))
         if crt_config is not False and not self.crt_done(name):
             self.classifier(crt_config or f'configs/dscl/dscl-pbsd_{tag}_crt-1xb512-10e_{dn}.py',
@@ -281,10 +285,12 @@ class Runner:
             return
         if not image_ckpt.exists():
             self.train(f'configs/cfrl/cfrl-image_{tag}_1xb256-coslr-200e_{dn}.py', image_dir,
-                       schedule_options(e_image, 10 / 200) + self.args.stage1_options)
+                       schedule_options(e_image, 10 / 200, self.args.checkpoint_every) +
+                       self.args.stage1_options)
         if not patch_ckpt.exists():
             self.train(f'configs/cfrl/cfrl-patch_{tag}_1xb256-coslr-100e_{dn}.py', patch_dir,
-                       schedule_options(e_patch, 5 / 100) + self.args.stage1_options +
+                       schedule_options(e_patch, 5 / 100, self.args.checkpoint_every) +
+                       self.args.stage1_options +
                        [f'model.init_cfg.checkpoint={image_ckpt}'])
         if not self.crt_done('cfrl'):
             self.classifier(f'configs/cfrl/cfrl_{tag}_crt-1xb512-10e_{dn}.py', patch_ckpt,
@@ -499,14 +505,17 @@ def in_progress(work_dir: Path, rows):
     for label, stage1, _, result in ROWS:
         if result in done:
             continue
-        for folder in stage1:
-            if folder in seen or not (work_dir / folder).is_dir():
-                continue
-            seen.add(folder)
-            epoch, total = epochs_run(work_dir / folder), planned_epochs(work_dir / folder)
-            lines.append(f'- `{folder}` ({label} and its other stage-2 rows): stage 1 at epoch '
-                         f'{epoch or 0} of {total or "?"}; not reported until complete '
-                         '(`lt_results.py run` resumes it from its last checkpoint)')
+        # the stages of a chained stage 1 (CFRL: image, then patch) make one line
+        started = [f for f in stage1 if f not in seen and (work_dir / f).is_dir()]
+        if not started:
+            continue
+        seen.update(started)
+        names = ' + '.join(f'`{f}`' for f in started)
+        at = ' + '.join(f'{epochs_run(work_dir / f) or 0} of {planned_epochs(work_dir / f) or "?"}'
+                        for f in started)
+        lines.append(f'- {names} ({label} and its other stage-2 rows): stage 1 at epoch {at}; '
+                     'not reported until complete (`lt_results.py run` resumes it from its '
+                     'last checkpoint)')
     return lines
 
 
@@ -656,6 +665,11 @@ def sampling_error(top1_a, n_a, top1_b, n_b, z=1.96):
     return 100 * z * math.sqrt(pa * (1 - pa) / n_a + pb * (1 - pb) / n_b)
 
 
+def per_classifier(values: dict) -> str:
+    """``{'crt': 1.0, 'ncm': 0.5}`` -> ``'cRT 1.00, NCM 0.50'`` (empty for no values)."""
+    return ', '.join(f'{"cRT" if p == "crt" else "NCM"} {v:.2f}' for p, v in values.items())
+
+
 def fidelity_section(work_dir: Path, record: dict, records_name: str):
     """The A/B table of ``lt_results.py ab``: per arm, cRT and NCM top-1 and their difference
     to the main config's run ('mmlt'), judged against the seed-to-seed difference of the main
@@ -678,16 +692,16 @@ def fidelity_section(work_dir: Path, record: dict, records_name: str):
             got_any['minutes'] = sum(wall_minutes(work_dir / f) for f in folders)
             on_disk[arm] = {**recorded.get(arm, {}), **got_any}
     facts, recorded = merge_rows(record, on_disk, list(arms), records_name, what='arms')
+    epochs = record.setdefault('epochs', {})
     for stage, folder in (('stage1', 'mmlt-stage1'), ('crt', 'mmlt')):
-        record.setdefault('epochs', {})[stage] = (epochs_run(work_dir / folder) or
-                                                  record['epochs'].get(stage))
+        epochs[stage] = epochs_run(work_dir / folder) or epochs.get(stage)
     commands = merge_commands(record, work_dir)
     found = {(arm, p): f[p] for arm, f in facts.items() for p in ('crt', 'ncm') if p in f}
     tested = {(arm, p): f.get(f'tested_{p}') for arm, f in facts.items() for p in ('crt', 'ncm')}
     lines = [f'## Fidelity A/B: {DATASETS[key]["name"]}, DSCL + PBSD (`{work_dir.name}`)', '']
     if ('mmlt', 'crt') not in found and ('mmlt', 'ncm') not in found:
         return '\n'.join(lines + [f'No arm was run here (`{work_dir.name}` holds no test '
-                                   'results).', ''])
+                                  'results).', ''])
     noise = {}  # the range of the main config over its seeds
     for proto in ('crt', 'ncm'):
         seeds = [v for (arm, p), v in found.items() if p == proto and
@@ -699,9 +713,9 @@ def fidelity_section(work_dir: Path, record: dict, records_name: str):
         f'{record["epochs"]["stage1"]} epochs, cRT {record["epochs"]["crt"]} epochs, same seed '
         '(0) and budget for every arm (the options are in the commands below). Stage-2 arms '
         'reuse the stage 1 of `mmlt`. *noise*: the larger of the range (max - min) of the main '
-        'config over its seeds and the 95 % sampling error of the difference of two accuracies on the test '
-        'images (1.96 sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)); a difference to `mmlt` within it '
-        'is not resolved by this budget.', '',
+        'config over its seeds and the 95 % sampling error of the difference of two accuracies '
+        'on the test images (1.96 sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)); a difference to '
+        '`mmlt` within it is not resolved by this budget.', '',
         '| arm | what changes | cRT top-1 | vs mmlt | NCM top-1 | vs mmlt | verdict | '
         'wall min (own runs) |', '|---' * 8 + '|']
 
@@ -738,13 +752,12 @@ def fidelity_section(work_dir: Path, record: dict, records_name: str):
     lines += recorded
     n_test = tested.get(('mmlt', 'crt')) or tested.get(('mmlt', 'ncm'))
     if n_test and ('mmlt', 'crt') in found:
+        alone = {p: sampling_error(found['mmlt', p], n_test, found['mmlt', p], n_test)
+                 for p in ('crt', 'ncm') if ('mmlt', p) in found}
         lines += ['', f'Sampling error alone (95 %, {n_test} test images, at the `mmlt` '
-                  'accuracy): cRT ' + f'{sampling_error(found["mmlt", "crt"], n_test, found["mmlt", "crt"], n_test):.2f}'
-                  + (f', NCM {sampling_error(found["mmlt", "ncm"], n_test, found["mmlt", "ncm"], n_test):.2f}'
-                     if ('mmlt', 'ncm') in found else '') + ' points.']
-    lines += ['', 'noise (range of the main config over its seeds): ' + (', '.join(
-        f'{"cRT" if p == "crt" else "NCM"} {v:.2f}' for p, v in noise.items()) or 'not measured')
-        + '.', '']
+                  f'accuracy): {per_classifier(alone)} points.']
+    lines += ['', 'noise (range of the main config over its seeds): '
+              f'{per_classifier(noise) or "not measured"}.', '']
     lines += commands_block(commands, 'Commands')
     return '\n'.join(lines)
 
@@ -783,6 +796,13 @@ def write_table(work_dirs, out: Path, notes: str = ''):
     return out.read_text()
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {text}')
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -816,6 +836,12 @@ def main(argv=None):
                         help='CPU threads of each run (OMP_NUM_THREADS); on a 2-core CPU two '
                         'single-thread runs side by side train about 25 %% more images per '
                         'second than one run with two threads')
+    common.add_argument('--checkpoint-every', type=positive_int, default=CHECKPOINT_EVERY,
+                        metavar='N',
+                        help='stage-1 epochs between the checkpoints an interrupted run resumes '
+                        'from (and the last epoch); smaller loses less work when a run is '
+                        'stopped, each checkpoint of a contrastive model (queue included) '
+                        'takes some seconds')
     common.add_argument('--gpus', type=int, default=1)
     common.add_argument('--work-dir', type=Path)
     common.add_argument('--python', default='python3')
