@@ -13,6 +13,8 @@ Variants (each optimisation separately, then together):
   path);
 * ``per-image + channels_last`` / ``per-image + bf16``: one optimisation each;
 * ``batched``: images decoded once, views drawn in batches on the model's device, fp32;
+* ``batched + channels_last`` (+ ``compile``): the fp32 path, for CPUs without fast bf16 kernels
+  (AVX2 only, where bf16 autocast is slower than fp32);
 * ``batched + channels_last + bf16``;
 * ``batched + channels_last + bf16 + compile`` (``tools/train.py --compile``);
 * ``..., x2 single-thread``: two runs side by side with one thread each (images/s of the two
@@ -46,6 +48,8 @@ VARIANTS = {
     'per-image + channels_last': (False, True, False, False, 1),
     'per-image + bf16': (False, False, True, False, 1),
     'batched': (True, False, False, False, 1),
+    'batched + channels_last': (True, True, False, False, 1),
+    'batched + channels_last + compile': (True, True, False, True, 1),
     'batched + channels_last + bf16': (True, True, True, False, 1),
     'batched + channels_last + bf16 + compile': (True, True, True, True, 1),
     'batched + channels_last + bf16, x2 single-thread': (True, True, True, False, 2),
