@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 import mmlt  # noqa: F401  (registers mmlt's modules, applies compat fixes)
 from mmlt.utils.setup_env import (adapt_cfg_to_device, init_cpu_dist,
+                                  retain_freed_memory,
                                   set_default_dataloader_cfg)
 
 
@@ -123,6 +124,7 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    retain_freed_memory()  # no page faults on re-allocated activations (CPU)
     init_cpu_dist(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)

@@ -4,7 +4,9 @@ MMEngine's ``pytorch`` launcher assumes CUDA (NCCL, ``torch.cuda.set_device`` an
 ``device_ids``). mmlt also runs distributed on CPU with the gloo backend, so that tests and
 CPU-only machines exercise the same path as a GPU cluster.
 """
+import ctypes
 import os
+import sys
 
 import torch
 import torch.distributed as torch_dist
@@ -62,3 +64,39 @@ def set_default_dataloader_cfg(cfg: Config, field: str, **defaults) -> None:
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False
     cfg[field] = loader
+
+
+# glibc mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD = -1
+M_MMAP_MAX = -4
+RETAIN_ENV = 'MMLT_RETAIN_FREED_MEMORY'
+
+
+def retain_freed_memory() -> bool:
+    """Keep freed memory in the process for reuse instead of handing it back to the kernel.
+
+    glibc's malloc serves each block above its mmap threshold (32 MiB at most) with a fresh
+    ``mmap`` and ``munmap``s it on free. A CPU training step allocates the same large activations
+    every iteration (the 5,120 patch crops of a CFRL step at batch 256: 84 MB a feature map), so
+    the kernel maps, zero-fills and page-faults every page of them again at every step. With
+    ``M_MMAP_MAX = 0`` large blocks come from the heap too, and with a 2 GiB ``M_TRIM_THRESHOLD``
+    the freed heap stays mapped, so the next step reuses it without faults (the CPU counterpart
+    of PyTorch's CUDA caching allocator). The process keeps its peak heap for its lifetime.
+    ``tools/train.py`` and ``tools/test.py`` call this first; ``docs/benchmarks.md`` has the
+    measured gain.
+
+    Set ``MMLT_RETAIN_FREED_MEMORY=0`` to keep glibc's defaults.
+
+    Returns:
+        bool: Whether both settings took effect (False off Linux, on a C library without
+        ``mallopt`` (e.g. musl), or when turned off by the environment).
+    """
+    if os.environ.get(RETAIN_ENV, '1') == '0' or not sys.platform.startswith('linux'):
+        return False
+    try:
+        mallopt = ctypes.CDLL('libc.so.6').mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, 2**31 - 1) == 1

@@ -18,7 +18,10 @@ Variants (each optimisation separately, then together):
 * ``batched + channels_last + bf16``;
 * ``batched + channels_last + bf16 + compile`` (``tools/train.py --compile``);
 * ``..., x2 single-thread``: two runs side by side with one thread each (images/s of the two
-  summed): what a 2-core CPU trains when two experiments share it.
+  summed): what a 2-core CPU trains when two experiments share it;
+* ``..., malloc defaults``: with glibc's default malloc (``MMLT_RETAIN_FREED_MEMORY=0``) instead of
+  the freed memory that ``tools/train.py`` keeps for reuse
+  (:func:`mmlt.utils.setup_env.retain_freed_memory`), every other variant's setting.
 
 Example::
 
@@ -54,7 +57,10 @@ VARIANTS = {
     'batched + channels_last + bf16 + compile': (True, True, True, True, 1),
     'batched + channels_last + bf16, x2 single-thread': (True, True, True, False, 2),
     'batched + channels_last + bf16 + compile, x2 single-thread': (True, True, True, True, 2),
+    'batched + channels_last, malloc defaults': (True, True, False, False, 1),
+    'batched + channels_last + bf16, malloc defaults': (True, True, True, False, 1),
 }
+MALLOC_DEFAULTS = {name for name in VARIANTS if name.endswith('malloc defaults')}
 
 
 def variant_config(path: str, batched: bool, channels_last: bool, num_images: int, data_root):
@@ -128,6 +134,8 @@ def measure(method: str, variant: str, args, tmp: Path) -> float:
         env = dict(os.environ)
         if pair > 1:
             env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+        if variant in MALLOC_DEFAULTS:
+            env['MMLT_RETAIN_FREED_MEMORY'] = '0'
         procs.append((work_dir, subprocess.Popen(cmd, cwd=ROOT, env=env,
                                                  stdout=subprocess.PIPE,
                                                  stderr=subprocess.STDOUT, text=True)))

@@ -23,7 +23,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmlt  # noqa: E402,F401
 import mmlt.det  # noqa: E402,F401
-from mmlt.utils.setup_env import adapt_cfg_to_device, init_cpu_dist  # noqa: E402
+from mmlt.utils.setup_env import (adapt_cfg_to_device, init_cpu_dist,  # noqa: E402
+                                  retain_freed_memory)
 
 
 def parse_args(argv=None):
@@ -64,6 +65,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    retain_freed_memory()  # no page faults on re-allocated activations (CPU)
     init_cpu_dist(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
