@@ -130,6 +130,11 @@ def test_train_speed_table(tmp_path, cifar10_jpeg_root):
     assert cfg.train_dataloader.dataset.pipeline[1]['type'] == 'PBSDMultiView'
     assert cfg.data_preprocessor.channels_last and not cfg.train_dataloader.dataset.preload
     assert len(cfg.train_dataloader.dataset.indices) == 64
+    # the CFRL image stage has no patches: its reference is the two-view MoCo v2 pipeline
+    cfg = speed.variant_config(speed.METHODS['cfrl-image'], False, False, 64, cifar10_jpeg_root)
+    types = [step['type'] for step in cfg.train_dataloader.dataset.pipeline]
+    assert 'MultiView' in types and 'PBSDMultiView' not in types, types
+    assert not cfg.data_preprocessor.views.get('num_patches')
 
 
 def test_gpu_suite_dry_run_lists_runnable_steps():

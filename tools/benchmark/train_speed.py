@@ -1,11 +1,12 @@
 """End-to-end training speed of ``tools/train.py``: images/s of real iterations, data included.
 
-For each method (CE, SCL, DSCL + PBSD, the CFRL patch stage on CIFAR-10-LT) and each variant of
-the CPU path, a real ``tools/train.py`` run trains one epoch on the first ``--images`` training
-images (the config's batch size, the real JPEG files, its dataloader) and the speed is read from
-mmengine's per-iteration ``time`` (``vis_data/scalars.json``: data loading, preprocessing, forward,
-backward and optimizer step; logged unsmoothed, ``log_processor.window_size=1``), skipping the
-first ``--warmup`` iterations (start-up, compilation).
+For each method (CE, SCL, DSCL + PBSD, the CFRL image and patch stages on CIFAR-10-LT) and each
+variant of the CPU path, a real ``tools/train.py`` run trains one epoch on the first ``--images``
+training images (the config's batch size, the real JPEG files, its dataloader) and the speed is
+read from mmengine's per-iteration ``time`` (``vis_data/scalars.json``: data loading,
+preprocessing, forward, backward and optimizer step; logged unsmoothed,
+``log_processor.window_size=1``), skipping the first ``--warmup`` iterations (start-up,
+compilation).
 
 Variants (each optimisation separately, then together):
 
@@ -43,6 +44,7 @@ METHODS = {
     'ce': 'configs/decoupled/ce_resnet32_1xb128-200e_cifar10-lt-r100.py',
     'scl': 'configs/dscl/scl_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
     'dscl-pbsd': 'configs/dscl/dscl-pbsd_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
+    'cfrl-image': 'configs/cfrl/cfrl-image_r32_1xb256-coslr-200e_cifar10-lt-r100.py',
     'cfrl-patch': 'configs/cfrl/cfrl-patch_r32_1xb256-coslr-100e_cifar10-lt-r100.py',
 }
 # name -> (batched, channels_last, bf16, compile, side-by-side runs)
