@@ -125,3 +125,49 @@ def test_mmcv_adjust_hue_negative_shift_under_numpy2():
     hsv[..., 0] = (hsv[..., 0].astype(np.int64) + 231) % 256
     expected = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
     np.testing.assert_array_equal(mmcv.adjust_hue(img, -0.1, backend='cv2'), expected)
+
+
+def test_mmcv_nms_and_roi_align_under_bf16_autocast():
+    """mmcv 2.1's CPU nms / RoIAlign kernels are float32-only; under bf16 autocast (an mmdet
+    detector with ``--amp bf16``) they stopped with "expected scalar type Float"."""
+    pytest.importorskip('mmdet')
+    import mmlt.det  # noqa: F401  (applies the mmcv ops fix)
+    from mmcv.ops import RoIAlign, batched_nms, nms
+    g = torch.Generator().manual_seed(0)
+    boxes = torch.rand(60, 4, generator=g) * 40
+    boxes[:, 2:] += boxes[:, :2] + 4
+    scores = torch.rand(60, generator=g)
+    # boxes exactly representable in bf16, so float32 and bf16 NMS see the same numbers
+    boxes, scores = boxes.bfloat16().float(), scores.bfloat16().float()
+    dets_ref, keep_ref = nms(boxes, scores, 0.5)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        dets, keep = nms(boxes.bfloat16(), scores.bfloat16(), 0.5)
+        _, keep_batched = batched_nms(boxes.bfloat16(), scores.bfloat16(),
+                                      torch.zeros(60, dtype=torch.long),
+                                      dict(type='nms', iou_threshold=0.5))
+    assert torch.equal(keep, keep_ref) and 0 < len(keep) < 60
+    assert dets.dtype == torch.bfloat16  # the boxes' own dtype, as mmdet expects
+    assert torch.equal(torch.sort(keep_batched).values, torch.sort(keep_ref).values)
+
+    feats = torch.randn(2, 8, 16, 16, generator=g)
+    rois = torch.tensor([[0, 1., 1, 10, 10], [1, 2, 3, 12, 14], [0, 0, 0, 30, 31]])
+    align = RoIAlign((7, 7), 0.5, 0)
+    x32 = feats.clone().requires_grad_()
+    out32 = align(x32, rois)
+    (out32 * torch.arange(49.).view(7, 7)).sum().backward()
+    x16 = feats.bfloat16().requires_grad_()
+    out16 = align(x16, rois)
+    assert out16.dtype == torch.bfloat16  # mmdet writes it into a tensor of the features' dtype
+    (out16 * torch.arange(49.).view(7, 7)).sum().backward()
+    assert x16.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(out16.float(), out32, atol=0.05, rtol=0.02)
+    torch.testing.assert_close(x16.grad.float(), x32.grad, atol=0.3, rtol=0.02)
+    assert x32.grad.abs().sum() > 0
+    # float32 features still take mmcv's own path: the same numbers as the unpatched kernel
+    from mmcv.utils import ext_loader
+    ext = ext_loader.load_ext('_ext', ['roi_align_forward'])
+    raw = feats.new_zeros(3, 8, 7, 7)
+    ext.roi_align_forward(feats, rois, raw, feats.new_zeros(3, 8, 7, 7),
+                          feats.new_zeros(3, 8, 7, 7), aligned_height=7, aligned_width=7,
+                          spatial_scale=0.5, sampling_ratio=0, pool_mode=1, aligned=True)
+    assert torch.equal(align(feats, rois), raw)

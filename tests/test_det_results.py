@@ -48,33 +48,55 @@ def test_run_trains_backbones_detectors_and_classifier_stages(tmp_path):
     cmds = commands(wd)
     train = [c for c in cmds if c[1] in ('tools/train.py', 'tools/det/train.py')]
     tests = [c for c in cmds if c[1] == 'tools/det/test.py']
-    # 2 backbones, then per init (scratch, ce, dscl) detector + classifier stage
-    assert [c[1] for c in train] == ['tools/det/train.py', 'tools/det/train.py',
-                                     'tools/train.py', 'tools/det/train.py',
-                                     'tools/det/train.py', 'tools/train.py',
-                                     'tools/det/train.py', 'tools/det/train.py']
+    # the 2 backbones first, then per init (scratch, ce, dscl) detector + classifier stage
+    assert [c[1] for c in train] == ['tools/train.py'] * 2 + ['tools/det/train.py'] * 6
     assert len(tests) == 6 and all('--metrics-out' in c for c in tests)
 
-    ce = merged(train[2])
+    ce = merged(train[0])
     assert ce.train_cfg.max_epochs == 20 and ce.param_scheduler[1].milestones == [16, 18]
-    dscl = merged(train[5])
-    assert 'dscl_r18' in train[5][2] and dscl.train_cfg.max_epochs == 10
+    assert ce.param_scheduler[0].end == 1  # the recipe's 5 of 200 warm-up epochs, at least one
+    assert ce.model.backbone.type == 'ResNet_CIFAR'
+    dscl = merged(train[1])
+    assert 'dscl_r18' in train[1][2] and dscl.train_cfg.max_epochs == 10
     assert dscl.model.momentum == 0.01 and dscl.param_scheduler[1].end == 10
 
-    scratch_det, scratch_cls = merged(train[0]), merged(train[1])
+    scratch_det, scratch_cls = merged(train[2]), merged(train[3])
     assert scratch_det.train_cfg.max_epochs == 2 and scratch_det.param_scheduler[1].milestones == [2]
     assert scratch_det.model.backbone.get('init_cfg') is None
-    assert '--amp' in train[0] and '--no-validate' in train[0]
+    assert scratch_det.model.backbone.type == 'CifarStemResNet'
+    assert '--amp' in train[2] and '--no-validate' in train[2]
     # the classifier stage starts from the stage-1 detector: load_from, not --resume
-    assert '--resume' not in train[1]
+    assert '--resume' not in train[3]
     assert scratch_cls.load_from == str(wd / 'faster-rcnn-scratch' / 'epoch_2.pth')
     assert scratch_cls.train_cfg.max_epochs == 1 and scratch_cls.param_scheduler[0].T_max == 1
     assert [h.type for h in scratch_cls.custom_hooks] == ['FreezeAllButHook']
-    for det, backbone in ((train[3], wd / 'backbone-ce' / 'epoch_20.pth'),
+    for det, backbone in ((train[4], wd / 'backbone-ce' / 'epoch_20.pth'),
                           (train[6], wd / 'backbone-dscl' / 'epoch_10.pth')):
         assert merged(det).model.backbone.init_cfg.checkpoint == str(backbone)
     assert tests[0][3] == str(wd / 'faster-rcnn-scratch' / 'epoch_2.pth')
     assert tests[1][3] == str(wd / 'faster-rcnn-scratch-crt-cls' / 'epoch_1.pth')
+
+
+def test_imagenet_stem_trains_resnet_classifiers_and_64px_detectors(tmp_path):
+    """--stem imagenet: the stage-1 classifiers get MMPretrain's ResNet (7x7 stem), every detector
+    and classifier stage the r18-64px configs, whose backbone (ImageNetStemResNet) takes them."""
+    wd = tmp_path / 'det_tiny-imagenet-lt-r100_r18-64px'
+    det_results.main(['run', '--work-dir', str(wd), '--dry-run', '--stem', 'imagenet',
+                      '--epochs-ce', '10', '--epochs-con', '3', '--epochs-det', '1',
+                      '--epochs-det-cls', '1'])
+    train = [c for c in commands(wd) if c[1] in ('tools/train.py', 'tools/det/train.py')]
+    assert len(train) == 8
+    for cmd in train[:2]:
+        assert merged(cmd).model.backbone.type == 'ResNet'
+    for cmd in train[2:]:
+        assert '_r18-64px_fpn_' in cmd[2]
+        cfg = merged(cmd)
+        assert cfg.model.backbone.type == 'ImageNetStemResNet'
+        assert cfg.model.neck.start_level == 0
+        assert cfg.model.rpn_head.anchor_generator.strides == [4, 8, 16, 32]
+    assert merged(train[4]).model.backbone.init_cfg.checkpoint == str(
+        wd / 'backbone-ce' / 'epoch_10.pth')
+    assert [h.type for h in merged(train[3]).custom_hooks] == ['FreezeAllButHook']
 
 
 def test_given_backbone_resume_and_bad_input(tmp_path):

@@ -415,3 +415,32 @@ def test_det_tools_run_a_config(det_data, tmp_path):
     assert (tmp_path / 'pred.pkl').is_file()
     assert json.loads((tmp_path / 'm' / 'metrics.json').read_text()) == pytest.approx(
         {k: float(v) for k, v in metrics.items()}, nan_ok=True)
+
+
+def test_imagenet_stem_backbone_loads_an_mmpretrain_resnet_classifier(tmp_path):
+    """ImageNetStemResNet loads the 'backbone.' of an mmpretrain ResNet-18 classifier (the stage 1
+    of ``det_results.py --stem imagenet``) exactly, and names a CIFAR-stem checkpoint's stem."""
+    from mmpretrain.models.backbones import ResNet
+
+    from mmlt.det import ImageNetStemResNet
+    init_default_scope('mmdet')
+    backbone = ResNet(depth=18)  # an mmpretrain classifier's backbone, as model.backbone.type
+    torch.nn.init.normal_(backbone.layer3[1].conv2.weight)
+    ckpt = tmp_path / 'ce_r18.pth'
+    torch.save(dict(state_dict={**{'backbone.' + k: v for k, v in backbone.state_dict().items()},
+                                'head.fc.weight': torch.zeros(200, 512)}), ckpt)
+    net = ImageNetStemResNet(depth=18, frozen_stages=1, norm_eval=True, init_cfg=dict(
+        type='Pretrained', prefix='backbone.', checkpoint=str(ckpt)))
+    net.init_weights()
+    for k, v in backbone.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v), k
+    feats = net(torch.zeros(1, 3, 64, 64))
+    assert [tuple(f.shape[-2:]) for f in feats] == [(16, 16), (8, 8), (4, 4), (2, 2)]
+    cifar = tmp_path / 'cifar_stem.pth'
+    torch.save(dict(state_dict={'backbone.' + k: v for k, v in
+                                CifarStemResNet(depth=18).state_dict().items()}), cifar)
+    net = ImageNetStemResNet(depth=18, init_cfg=dict(type='Pretrained', prefix='backbone.',
+                                                     checkpoint=str(cifar)))
+    with pytest.raises(ValueError, match=rf'{cifar} .*ImageNetStemResNet.*conv1\.weight: '
+                       r'checkpoint \(64, 3, 3, 3\) vs model \(64, 3, 7, 7\)'):
+        net.init_weights()

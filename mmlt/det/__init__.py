@@ -15,7 +15,8 @@ registers into MMDetection's registries:
 * ``mmdet.registry.MODELS``: :class:`CifarStemResNet` (MMPretrain's
   ``ResNet_CIFAR``, the backbone of mmlt's Tiny-ImageNet / CIFAR stage-1
   classifiers, with its four stages for an FPN, so that a stage-1 checkpoint
-  loads exactly; its ``Pretrained`` init is checked);
+  loads exactly; its ``Pretrained`` init is checked) and
+  :class:`ImageNetStemResNet` (MMPretrain's ``ResNet``, the same check);
 * ``mmdet.registry.HOOKS``: :class:`FreezeAllButHook` (decoupled classifier
   re-training: everything but the final box classifier frozen).
 
@@ -28,9 +29,10 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         'mmlt.det needs MMDetection (mmdet >= 3.0, with mmcv built with its ops): '
         f'pip install mmdet ({e})') from e
 
-from mmlt.utils.compat import patch_lvis_numpy2  # noqa: E402
+from mmlt.utils.compat import patch_lvis_numpy2, patch_mmcv_ops_autocast  # noqa: E402
 
 patch_lvis_numpy2()  # lvis (MMDetection's LVISMetric) under numpy 2
+patch_mmcv_ops_autocast()  # mmcv's CPU nms / RoIAlign under bf16 autocast
 
 from .datasets import (TinyImageNetLTDet, build_tiny_imagenet_lt_det,  # noqa: E402
                        build_tiny_imagenet_lt_det_mosaic, check_coco,
@@ -38,11 +40,11 @@ from .datasets import (TinyImageNetLTDet, build_tiny_imagenet_lt_det,  # noqa: E
 from .datasets.tiny_imagenet_lt_det_mosaic import TinyImageNetLTDetMosaic  # noqa: E402
 from .engine import FreezeAllButHook  # noqa: E402
 from .evaluation import LongTailCocoMetric  # noqa: E402
-from .models import CifarStemResNet, check_pretrained  # noqa: E402
+from .models import CifarStemResNet, ImageNetStemResNet, check_pretrained  # noqa: E402
 
 __all__ = [
     'TinyImageNetLTDet', 'build_tiny_imagenet_lt_det',
     'build_tiny_imagenet_lt_det_mosaic', 'check_coco', 'frequency_groups',
-    'LongTailCocoMetric', 'TinyImageNetLTDetMosaic', 'CifarStemResNet', 'check_pretrained',
-    'FreezeAllButHook'
+    'LongTailCocoMetric', 'TinyImageNetLTDetMosaic', 'CifarStemResNet', 'ImageNetStemResNet',
+    'check_pretrained', 'FreezeAllButHook'
 ]

@@ -18,7 +18,16 @@ Applied once on ``import mmlt``; each fix is idempotent and narrow, and has a te
    MMDetection's ``LVISMetric``) calls in ``LVISEval.accumulate``. Its module gets a numpy view that
    adds ``float`` (the builtin, what the alias was). Applied by ``import mmlt.det`` (not by
    ``import mmlt``, which does not import mmdet or lvis); nothing happens without lvis.
+5. **mmcv 2.1's CPU ``nms`` and ``RoIAlign`` kernels take float32 only**, so an mmdet detector under
+   bf16 autocast (``tools/det/train.py --amp bf16``) stops in the RPN's NMS with "expected scalar
+   type Float but found BFloat16" (RoIAlign would be next). NMS gets
+   ``torch.amp.custom_fwd(cast_inputs=torch.float32)``, as PyTorch advises for custom functions
+   (under autocast its inputs are cast to float32; it returns indices only). RoIAlign, given
+   bfloat16 (or half on CPU) features, runs its forward and backward kernels in float32 and returns
+   the features' dtype, which mmdet's RoI extractor writes into. Float32 inputs take the original
+   path. Applied by ``import mmlt.det``.
 """
+import importlib
 import inspect
 import textwrap
 import types
@@ -110,6 +119,53 @@ def patch_lvis_numpy2() -> bool:
     if not hasattr(np, 'float') and not isinstance(lvis_eval.np, _NumpyWithFloat):
         lvis_eval.np = _NumpyWithFloat()
     return True
+
+
+def _float32_kernel(dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether mmcv 2.1's kernels lack ``dtype`` on ``device`` (CPU: float32 / 64 only; CUDA:
+    half too, no bfloat16)."""
+    return dtype == torch.bfloat16 or (dtype == torch.float16 and device.type == 'cpu')
+
+
+def _roi_align_any_dtype(forward, backward):
+    """RoIAlign forward / backward that run mmcv's kernels in float32 and give back the
+    feature map's dtype (mmdet's RoI extractors write the result into a tensor of that dtype)."""
+
+    def roi_align_forward(ctx, input, rois, *args, **kwargs):
+        ctx.mmlt_dtype = input.dtype if _float32_kernel(input.dtype, input.device) else None
+        if ctx.mmlt_dtype is None:
+            return forward(ctx, input, rois, *args, **kwargs)
+        with torch.autocast(input.device.type, enabled=False):
+            output = forward(ctx, input.float(), rois.float(), *args, **kwargs)
+        return output.to(ctx.mmlt_dtype)
+
+    def roi_align_backward(ctx, grad_output):
+        if getattr(ctx, 'mmlt_dtype', None) is not None:
+            grad_output = grad_output.float()  # autograd casts the gradient back to the input's
+        return backward(ctx, grad_output)
+
+    return roi_align_forward, roi_align_backward
+
+
+def patch_mmcv_ops_autocast() -> None:
+    """Run mmcv's ``nms`` and ``RoIAlign`` in float32 when given bfloat16 (or half on CPU)."""
+    # the modules, not the functions ``mmcv.ops`` re-exports under the same names
+    nms_module = importlib.import_module('mmcv.ops.nms')
+    roi_align_module = importlib.import_module('mmcv.ops.roi_align')
+    nms_op = nms_module.NMSop
+    if not getattr(nms_op.forward, '_mmlt_patched', False):
+        # only indices come out; mmcv's nms() gathers the boxes in their own dtype
+        forward = nms_op.forward
+        for device_type in ('cpu', 'cuda'):
+            forward = torch.amp.custom_fwd(forward, device_type=device_type,
+                                           cast_inputs=torch.float32)
+        forward._mmlt_patched = True
+        nms_op.forward = staticmethod(forward)
+    roi_align = roi_align_module.RoIAlignFunction
+    if not getattr(roi_align.forward, '_mmlt_patched', False):
+        forward, backward = _roi_align_any_dtype(roi_align.forward, roi_align.backward)
+        forward._mmlt_patched = True
+        roi_align.forward, roi_align.backward = staticmethod(forward), staticmethod(backward)
 
 
 def patch_numpy2() -> None:

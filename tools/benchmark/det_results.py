@@ -61,13 +61,21 @@ COLUMNS = (('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP_r', 'bbox_AP_r'),
            ('AP_c', 'bbox_AP_c'), ('AP_f', 'bbox_AP_f'))
 
 
-def det_config(detector: str, init: str) -> str:
+# backbone stems: the detector configs' model name, and what the stage-1 configs need to match
+STEMS = {
+    'cifar': dict(model='r18-cifar', stage1_options=[]),  # ResNet_CIFAR: 3x3 stride-1 stem
+    'imagenet': dict(model='r18-64px',  # ResNet: 7x7 stride-2 stem + max-pool, 16x cheaper
+                     stage1_options=['model.backbone.type=ResNet']),
+}
+
+
+def det_config(detector: str, init: str, stem: str = 'cifar') -> str:
     kind = 'scratch' if init == 'scratch' else 'ce-stage1'  # any stage-1 checkpoint fits ce-stage1
-    return f'configs/det/{detector}_r18-cifar_fpn_{kind}_cpu-4e_{DN}.py'
+    return f'configs/det/{detector}_{STEMS[stem]["model"]}_fpn_{kind}_cpu-4e_{DN}.py'
 
 
-def cls_config(detector: str) -> str:
-    return f'configs/det/{detector}_r18-cifar_fpn_crt-cls_rfs-2e_{DN}.py'
+def cls_config(detector: str, stem: str = 'cifar') -> str:
+    return f'configs/det/{detector}_{STEMS[stem]["model"]}_fpn_crt-cls_rfs-2e_{DN}.py'
 
 
 def det_schedule_options(epochs: int):
@@ -86,8 +94,10 @@ def cls_schedule_options(epochs: int, det_ckpt: Path):
 
 
 def ce_schedule_options(epochs: int):
-    """The CE stage 1 (LDAM-DRW's steps at 4/5 and 9/10 of the epochs), as tools/run_decoupled.sh."""
+    """The CE stage 1 (LDAM-DRW's steps at 4/5 and 9/10 of the epochs, as tools/run_decoupled.sh;
+    the warm-up 5 of 200 epochs, at least one)."""
     return [f'train_cfg.max_epochs={epochs}',
+            f'param_scheduler.0.end={max(1, round(epochs * 5 / 200))}',
             f'param_scheduler.1.milestones=[{epochs * 4 // 5},{epochs * 9 // 10}]',
             f'default_hooks.checkpoint.interval={min(epochs, lt_results.CHECKPOINT_EVERY)}']
 
@@ -101,6 +111,7 @@ class DetRunner(lt_results.Runner):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.python = args.python
         self.given = dict(self.parse_backbones(args.backbone))
+        self.trained = {}  # init -> its stage-1 checkpoint, trained (or found) by this run
 
     @staticmethod
     def parse_backbones(items):
@@ -120,16 +131,21 @@ class DetRunner(lt_results.Runner):
             record.write_text(json.dumps(dict(checkpoint=repo_relative(
                 str(self.given[init].resolve()))), indent=1))
             return self.given[init]
+        if init in self.trained:
+            return self.trained[init]
         spec, folder = BACKBONES[init], self.work_dir / f'backbone-{init}'
+        stem_options = STEMS[self.args.stem]['stage1_options']
         if init == 'ce':
-            epochs, options = self.args.epochs_ce, ce_schedule_options(self.args.epochs_ce)
+            epochs = self.args.epochs_ce
+            options = ce_schedule_options(epochs) + stem_options
         else:
             epochs = self.args.epochs_con
-            options = schedule_options(epochs, 10 / 200) + self.args.stage1_options
+            options = schedule_options(epochs, 10 / 200) + stem_options + self.args.stage1_options
         ckpt = folder / f'epoch_{epochs}.pth'
         if not ckpt.exists():
             self.train(spec['config'], folder, options)
         record.unlink(missing_ok=True)
+        self.trained[init] = ckpt
         return ckpt
 
     def det_train(self, config, work_dir: Path, options):
@@ -150,7 +166,7 @@ class DetRunner(lt_results.Runner):
                   (['--cfg-options'] + self.args.det_options if self.args.det_options else []))
 
     def detector(self, detector: str, init: str):
-        e_det, e_cls = self.args.epochs_det, self.args.epochs_det_cls
+        e_det, e_cls, stem = self.args.epochs_det, self.args.epochs_det_cls, self.args.stem
         name = f'{detector}-{init}'
         det_dir, cls_dir = self.work_dir / name, self.work_dir / f'{name}-crt-cls'
         det_ckpt = det_dir / f'epoch_{e_det}.pth'
@@ -160,18 +176,22 @@ class DetRunner(lt_results.Runner):
             options = det_schedule_options(e_det)
             if init != 'scratch':
                 options.append(f'model.backbone.init_cfg.checkpoint={self.backbone(init)}')
-            self.det_train(det_config(detector, init), det_dir, options)
+            self.det_train(det_config(detector, init, stem), det_dir, options)
         if not self.done(name):
-            self.det_test(det_config(detector, init), det_ckpt, det_dir)
+            self.det_test(det_config(detector, init, stem), det_ckpt, det_dir)
         if self.args.no_cls:
             return
         if not (cls_dir / f'epoch_{e_cls}.pth').exists():
-            self.det_train(cls_config(detector), cls_dir, cls_schedule_options(e_cls, det_ckpt))
+            self.det_train(cls_config(detector, stem), cls_dir,
+                           cls_schedule_options(e_cls, det_ckpt))
         if not self.done(cls_dir.name):
-            self.det_test(cls_config(detector), cls_dir / f'epoch_{e_cls}.pth', cls_dir)
+            self.det_test(cls_config(detector, stem), cls_dir / f'epoch_{e_cls}.pth', cls_dir)
 
     def run(self):
         self.start('tools/benchmark/det_results.py')
+        for init in self.args.inits:  # every stage 1 first: the detectors need them all
+            if init != 'scratch':
+                self.backbone(init)
         for detector in self.args.detectors:
             for init in self.args.inits:
                 self.detector(detector, init)
@@ -276,6 +296,10 @@ def main(argv=None):
     run.add_argument('--detectors', nargs='+', choices=list(DETECTORS), default=['faster-rcnn'])
     run.add_argument('--inits', nargs='+', choices=INITS, default=['scratch', 'ce', 'dscl'],
                      help='backbone inits (default: random, mmlt CE, mmlt DSCL)')
+    run.add_argument('--stem', choices=list(STEMS), default='cifar',
+                     help="the ResNet-18's stem, in the stage-1 classifiers and the detectors: "
+                     "'cifar' (ResNet_CIFAR, the configs' default) or 'imagenet' (7x7 stride 2 "
+                     "and max-pool, about 16x fewer operations at 64 px; r18-64px configs)")
     run.add_argument('--backbone', nargs='+', default=[], metavar='INIT=CKPT',
                      help='use this stage-1 checkpoint instead of training the backbone')
     run.add_argument('--epochs-ce', type=int, default=200, help='CE backbone (recipe: 200)')

@@ -1,4 +1,4 @@
 # Copyright (c) mmlt contributors. All rights reserved.
-from .cifar_stem_resnet import CifarStemResNet, check_pretrained
+from .cifar_stem_resnet import CifarStemResNet, ImageNetStemResNet, check_pretrained
 
-__all__ = ['CifarStemResNet', 'check_pretrained']
+__all__ = ['CifarStemResNet', 'ImageNetStemResNet', 'check_pretrained']

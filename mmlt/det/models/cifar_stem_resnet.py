@@ -22,7 +22,7 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmdet.registry import MODELS
 from mmengine.runner.checkpoint import _load_checkpoint
-from mmpretrain.models.backbones import ResNet_CIFAR
+from mmpretrain.models.backbones import ResNet, ResNet_CIFAR
 from torch import nn
 
 
@@ -109,8 +109,23 @@ def check_pretrained(module: nn.Module,
     return stripped
 
 
+class _CheckedPretrainedMixin:
+    """Checks a ``Pretrained`` ``init_cfg`` (:func:`check_pretrained`) before mmengine loads it."""
+
+    def init_weights(self) -> None:
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained' and not self.is_init:
+            if not cfg.get('checkpoint'):
+                raise ValueError(f'{type(self).__name__}: init_cfg type Pretrained needs a '
+                                 'checkpoint')
+            check_pretrained(self, cfg['checkpoint'], cfg.get('prefix'),
+                             strict=self.strict_pretrained,
+                             map_location=cfg.get('map_location', 'cpu'))
+        super().init_weights()
+
+
 @MODELS.register_module()
-class CifarStemResNet(ResNet_CIFAR):
+class CifarStemResNet(_CheckedPretrainedMixin, ResNet_CIFAR):
     """MMPretrain's ``ResNet_CIFAR`` (3x3 stride-1 stem, no max-pool) for MMDetection.
 
     The four stages (strides 1, 2, 4, 8; 64, 128, 256, 512 channels for
@@ -137,12 +152,25 @@ class CifarStemResNet(ResNet_CIFAR):
         super().__init__(depth, out_indices=tuple(out_indices), **kwargs)
         self.strict_pretrained = strict_pretrained
 
-    def init_weights(self) -> None:
-        cfg = self.init_cfg
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained' and not self.is_init:
-            if not cfg.get('checkpoint'):
-                raise ValueError('CifarStemResNet: init_cfg type Pretrained needs a checkpoint')
-            check_pretrained(self, cfg['checkpoint'], cfg.get('prefix'),
-                             strict=self.strict_pretrained,
-                             map_location=cfg.get('map_location', 'cpu'))
-        super().init_weights()
+
+@MODELS.register_module()
+class ImageNetStemResNet(_CheckedPretrainedMixin, ResNet):
+    """MMPretrain's ``ResNet`` (7x7 stride-2 stem and max-pool) for MMDetection.
+
+    The backbone of mmlt stage-1 classifiers trained with
+    ``model.backbone.type='ResNet'`` (e.g. the ImageNet-LT ResNet-50s, or a
+    Tiny-ImageNet ResNet-18 at 16x fewer operations than ``ResNet_CIFAR``):
+    strides 4, 8, 16, 32, the four stages as outputs. mmdet's own ``ResNet``
+    has the same keys and loads such a checkpoint too, but without
+    :func:`check_pretrained`: a wrong prefix or a CIFAR-stem checkpoint would
+    leave weights random with a warning only. Arguments are ``ResNet``'s plus
+    ``strict_pretrained`` (see :class:`CifarStemResNet`).
+    """
+
+    def __init__(self,
+                 depth: int = 18,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 strict_pretrained: bool = True,
+                 **kwargs) -> None:
+        super().__init__(depth, out_indices=tuple(out_indices), **kwargs)
+        self.strict_pretrained = strict_pretrained
