@@ -180,3 +180,12 @@ def test_table_section_from_run_folders(tmp_path):
     assert table_rows(again) == rows
     assert '4 of these rows come from the record file (`results_records.json`)' in again
     assert 'Highest AP_r here: Faster R-CNN R18-FPN, mmlt CE (stage 1)' in again
+
+    # an ImageNet-stem run (the config mmengine copies into the folder tells)
+    wd = tmp_path / 'det_tiny-imagenet-lt-r100_r18-64px'
+    fake_det_run(wd / 'faster-rcnn-scratch', 1, 20, ap=0.05)
+    (wd / 'faster-rcnn-scratch' /
+     'faster-rcnn_r18-64px_fpn_scratch_cpu-4e_tiny-imagenet-lt-r100.py').write_text('')
+    rows = table_rows(lt_results.write_table([wd], tmp_path / 'results64.md'))
+    assert [k for k in rows if k[0].startswith('Faster')] == [
+        ('Faster R-CNN R18-FPN (ImageNet stem, 64 px)', 'random (no pre-training)', 'joint')]

@@ -213,6 +213,16 @@ def read_det_metrics(folder: Path):
     return found
 
 
+def detector_label(folder: Path, detector: str) -> str:
+    """The table's name of ``detector`` as trained in ``folder``: the config mmengine copied there
+    tells the backbone's stem."""
+    label = DETECTORS[detector]
+    for stem, spec in STEMS.items():
+        if stem != 'cifar' and any(folder.glob(f'*_{spec["model"]}_fpn_*.py')):
+            return f'{label} ({stem.replace("imagenet", "ImageNet")} stem, 64 px)'
+    return label
+
+
 def backbone_epochs(work_dir: Path, init: str) -> str:
     """Epochs of the stage-1 backbone ``init``: its folder here, or the checkpoint name recorded in
     ``backbone-<init>.json`` when it was given (``--backbone``); ``-`` for random init."""
@@ -236,7 +246,7 @@ def det_section(work_dir: Path, record: dict, records_name: str) -> str:
              'checkpoints. *wall min* counts the detector stages and their tests; the '
              'backbone\'s stage 1 is not included.', '']
     on_disk, order, unfinished = {}, [], []
-    for detector, det_name in DETECTORS.items():
+    for detector in DETECTORS:
         for init in INITS:
             name = f'{detector}-{init}'
             order += [name, f'{name}-crt-cls']
@@ -255,7 +265,8 @@ def det_section(work_dir: Path, record: dict, records_name: str) -> str:
                     continue
                 folders = [name] + ([folder] if cls else [])
                 on_disk[folder] = dict(
-                    detector=det_name, init=INIT_LABELS[init], metrics=metrics,
+                    detector=detector_label(work_dir / name, detector), init=INIT_LABELS[init],
+                    metrics=metrics,
                     cls='decoupled (frozen, RFS)' if cls else 'joint',
                     epochs=f'{b_epochs} / {epochs_run(work_dir / name)} / '
                     f'{epochs_run(work_dir / folder) if cls else "-"}',
