@@ -110,7 +110,16 @@ def check_pretrained(module: nn.Module,
 
 
 class _CheckedPretrainedMixin:
-    """Checks a ``Pretrained`` ``init_cfg`` (:func:`check_pretrained`) before mmengine loads it."""
+    """Four stage outputs by default, and a ``Pretrained`` ``init_cfg`` checked
+    (:func:`check_pretrained`, ``strict_pretrained``) before mmengine loads it."""
+
+    def __init__(self,
+                 depth: int = 18,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 strict_pretrained: bool = True,
+                 **kwargs) -> None:
+        super().__init__(depth, out_indices=tuple(out_indices), **kwargs)
+        self.strict_pretrained = strict_pretrained
 
     def init_weights(self) -> None:
         cfg = self.init_cfg
@@ -144,14 +153,6 @@ class CifarStemResNet(_CheckedPretrainedMixin, ResNet_CIFAR):
             type='Pretrained', prefix='backbone.', checkpoint='work_dirs/ce/epoch_200.pth'))
     """
 
-    def __init__(self,
-                 depth: int = 18,
-                 out_indices: Sequence[int] = (0, 1, 2, 3),
-                 strict_pretrained: bool = True,
-                 **kwargs) -> None:
-        super().__init__(depth, out_indices=tuple(out_indices), **kwargs)
-        self.strict_pretrained = strict_pretrained
-
 
 @MODELS.register_module()
 class ImageNetStemResNet(_CheckedPretrainedMixin, ResNet):
@@ -166,11 +167,3 @@ class ImageNetStemResNet(_CheckedPretrainedMixin, ResNet):
     leave weights random with a warning only. Arguments are ``ResNet``'s plus
     ``strict_pretrained`` (see :class:`CifarStemResNet`).
     """
-
-    def __init__(self,
-                 depth: int = 18,
-                 out_indices: Sequence[int] = (0, 1, 2, 3),
-                 strict_pretrained: bool = True,
-                 **kwargs) -> None:
-        super().__init__(depth, out_indices=tuple(out_indices), **kwargs)
-        self.strict_pretrained = strict_pretrained
