@@ -183,9 +183,12 @@ def test_table_section_from_run_folders(tmp_path):
 
     # an ImageNet-stem run (the config mmengine copies into the folder tells)
     wd = tmp_path / 'det_tiny-imagenet-lt-r100_r18-64px'
-    fake_det_run(wd / 'faster-rcnn-scratch', 1, 20, ap=0.05)
+    fake_det_run(wd / 'faster-rcnn-scratch', 1, 20, ap=0.0)
     (wd / 'faster-rcnn-scratch' /
      'faster-rcnn_r18-64px_fpn_scratch_cpu-4e_tiny-imagenet-lt-r100.py').write_text('')
     rows = table_rows(lt_results.write_table([wd], tmp_path / 'results64.md'))
+    assert det_results.is_short('- / 1 / -') and not det_results.is_short('200 / 4 / 2')
+    text = (tmp_path / 'results64.md').read_text()
+    assert 'No row detects a rare class' in text and '**Short schedule**' in text
     assert [k for k in rows if k[0].startswith('Faster')] == [
         ('Faster R-CNN R18-FPN (ImageNet stem, 64 px)', 'random (no pre-training)', 'joint')]

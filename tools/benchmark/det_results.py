@@ -213,6 +213,17 @@ def read_det_metrics(folder: Path):
     return found
 
 
+# the configs' epochs: stage-1 backbones, detector (cpu_sgd_4e), decoupled classifier stage
+RECIPE_EPOCHS = (200, 4, 2)
+
+
+def is_short(epochs: str) -> bool:
+    """Whether a row's ``'backbone / detector / classifier'`` epochs fall short of the recipe
+    (``-``: not run, e.g. random init or no classifier stage)."""
+    return any(e.strip().isdigit() and int(e) < recipe
+               for e, recipe in zip(epochs.split('/'), RECIPE_EPOCHS))
+
+
 def detector_label(folder: Path, detector: str) -> str:
     """The table's name of ``detector`` as trained in ``folder``: the config mmengine copied there
     tells the backbone's stem."""
@@ -291,8 +302,16 @@ def det_section(work_dir: Path, record: dict, records_name: str) -> str:
         best = max(rows, key=lambda r: -1 if r['metrics']['AP_r'] is None or
                    math.isnan(r['metrics']['AP_r']) else r['metrics']['AP_r'])
         lines += recorded
-        lines += ['', f'Highest AP_r here: {best["detector"]}, {best["init"]}, '
-                  f'{best["cls"]} classifier ({fmt(best["metrics"]["AP_r"])}).']
+        if (best['metrics']['AP_r'] or 0) > 0:
+            lines += ['', f'Highest AP_r here: {best["detector"]}, {best["init"]}, '
+                      f'{best["cls"]} classifier ({fmt(best["metrics"]["AP_r"])}).']
+        else:
+            lines += ['', 'No row detects a rare class (AP_r 0 or undefined everywhere).']
+        if any(is_short(r['epochs']) for r in rows):
+            lines += ['', f'**Short schedule**: rows with fewer epochs than the recipe '
+                      f'(stage-1 backbones {RECIPE_EPOCHS[0]}, detector {RECIPE_EPOCHS[1]}, '
+                      f'classifier stage {RECIPE_EPOCHS[2]}) compare the inits with each other '
+                      'at that budget; they are not the recipe\'s result.']
     if unfinished:
         lines += ['', 'Unfinished runs in this folder:', ''] + unfinished
     lines.append('')
