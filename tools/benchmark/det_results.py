@@ -63,9 +63,10 @@ COLUMNS = (('AP', 'bbox_mAP'), ('AP50', 'bbox_mAP_50'), ('AP_r', 'bbox_AP_r'),
 
 # backbone stems: the detector configs' model name, and what the stage-1 configs need to match
 STEMS = {
-    'cifar': dict(model='r18-cifar', stage1_options=[]),  # ResNet_CIFAR: 3x3 stride-1 stem
+    'cifar': dict(model='r18-cifar', stage1_options=[], label=''),  # ResNet_CIFAR: 3x3 stride 1
     'imagenet': dict(model='r18-64px',  # ResNet: 7x7 stride-2 stem + max-pool, 16x cheaper
-                     stage1_options=['model.backbone.type=ResNet']),
+                     stage1_options=['model.backbone.type=ResNet'],
+                     label=' (ImageNet stem, 64 px)'),
 }
 
 
@@ -111,7 +112,7 @@ class DetRunner(lt_results.Runner):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.python = args.python
         self.given = dict(self.parse_backbones(args.backbone))
-        self.trained = {}  # init -> its stage-1 checkpoint, trained (or found) by this run
+        self.stage1 = {}  # init -> its stage-1 checkpoint, once given, trained or found
 
     @staticmethod
     def parse_backbones(items):
@@ -126,13 +127,14 @@ class DetRunner(lt_results.Runner):
 
     def backbone(self, init: str) -> Path:
         """The stage-1 checkpoint of ``init``: given with ``--backbone``, else trained here."""
+        if init in self.stage1:
+            return self.stage1[init]
         record = self.work_dir / f'backbone-{init}.json'
         if init in self.given:
             record.write_text(json.dumps(dict(checkpoint=repo_relative(
                 str(self.given[init].resolve()))), indent=1))
+            self.stage1[init] = self.given[init]
             return self.given[init]
-        if init in self.trained:
-            return self.trained[init]
         spec, folder = BACKBONES[init], self.work_dir / f'backbone-{init}'
         stem_options = STEMS[self.args.stem]['stage1_options']
         if init == 'ce':
@@ -145,7 +147,7 @@ class DetRunner(lt_results.Runner):
         if not ckpt.exists():
             self.train(spec['config'], folder, options)
         record.unlink(missing_ok=True)
-        self.trained[init] = ckpt
+        self.stage1[init] = ckpt
         return ckpt
 
     def det_train(self, config, work_dir: Path, options):
@@ -227,11 +229,10 @@ def is_short(epochs: str) -> bool:
 def detector_label(folder: Path, detector: str) -> str:
     """The table's name of ``detector`` as trained in ``folder``: the config mmengine copied there
     tells the backbone's stem."""
-    label = DETECTORS[detector]
-    for stem, spec in STEMS.items():
-        if stem != 'cifar' and any(folder.glob(f'*_{spec["model"]}_fpn_*.py')):
-            return f'{label} ({stem.replace("imagenet", "ImageNet")} stem, 64 px)'
-    return label
+    for spec in STEMS.values():
+        if spec['label'] and any(folder.glob(f'*_{spec["model"]}_fpn_*.py')):
+            return DETECTORS[detector] + spec['label']
+    return DETECTORS[detector]
 
 
 def backbone_epochs(work_dir: Path, init: str) -> str:
